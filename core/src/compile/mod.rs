@@ -1,0 +1,1 @@
+//! Top files, pillar, SLS -> highstate -> lowstate, as `salt/state.py` does.

@@ -1,0 +1,1 @@
+//! Minion and master configuration, read as Salt reads it.

@@ -1,0 +1,1 @@
+//! Targeting: does a target expression match this minion?

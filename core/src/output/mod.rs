@@ -1,0 +1,1 @@
+//! Salt's outputters: json, yaml, nested, highstate, txt.

@@ -1,0 +1,1 @@
+//! Core grains computed from this machine, equal to what Salt reports.

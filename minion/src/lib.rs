@@ -1,0 +1,4 @@
+//! brine-minion: grains, execution modules and (later) the state runtime.
+
+pub mod grains;
+pub mod modules;

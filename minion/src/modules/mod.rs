@@ -1,0 +1,1 @@
+//! Execution modules: one file per Salt module.

@@ -62,10 +62,14 @@ impl LocalFileClient {
         for root in self.roots.get(saltenv).into_iter().flatten() {
             let mut stack = vec![root.clone()];
             while let Some(dir) = stack.pop() {
-                let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+                let Ok(rd) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
                 for e in rd.flatten() {
                     let p = e.path();
-                    let Ok(rel) = p.strip_prefix(root) else { continue };
+                    let Ok(rel) = p.strip_prefix(root) else {
+                        continue;
+                    };
                     let rel = rel.to_string_lossy().replace('\\', "/");
                     if p.is_dir() {
                         if dirs {
@@ -91,7 +95,11 @@ impl FileClient for LocalFileClient {
             let full = root.join(&rel);
             if full.is_file() {
                 let bytes = std::fs::read(&full)?;
-                return Ok(Some(FileData { bytes, local_path: full, root: root.clone() }));
+                return Ok(Some(FileData {
+                    bytes,
+                    local_path: full,
+                    root: root.clone(),
+                }));
             }
         }
         Ok(None)
@@ -119,6 +127,9 @@ mod tests {
         assert!(clean_relative("../etc/passwd").is_none());
         assert!(clean_relative("/etc/passwd").is_none());
         assert!(clean_relative("salt://a/../../b").is_none());
-        assert_eq!(clean_relative("salt://a/b.sls").unwrap(), PathBuf::from("a/b.sls"));
+        assert_eq!(
+            clean_relative("salt://a/b.sls").unwrap(),
+            PathBuf::from("a/b.sls")
+        );
     }
 }

@@ -1,0 +1,561 @@
+//! Rendering SLS files into high data: `BaseHighState.render_state` (with
+//! `include`, `extend`, `exclude`, short declarations and the automatic
+//! `order` counter) and `render_highstate` (several SLS into one map, with
+//! the conflicting-ID check).
+
+use super::util::{first_key, k, pstr, starts};
+use super::{opt, opt_bool, opt_str, Compiler, Errors};
+use crate::matcher::fnmatch::{filter, fnmatch};
+use crate::render::{render_sls, RenderContext};
+use crate::value::{Map, Value};
+use indexmap::IndexMap;
+use std::collections::HashSet;
+
+/// The per-call state of a highstate compilation (Salt's `HighState`).
+pub struct HighState<'c> {
+    pub c: &'c Compiler<'c>,
+    /// `opts['saltenv']`: restricts top files and matches to one env.
+    pub saltenv: Option<String>,
+    /// The automatic order counter (`iorder`), from 10000.
+    pub iorder: i128,
+    /// A truthy non-dict an SLS rendered to (Salt still tries to merge it).
+    nondict: Option<Value>,
+    avail: IndexMap<String, Vec<String>>,
+}
+
+/// What `client.get_state` finds: the text and the `salt://` source path.
+pub struct StateFile {
+    pub text: String,
+    pub source: String,
+}
+
+impl<'c> HighState<'c> {
+    pub fn new(c: &'c Compiler<'c>, saltenv: Option<String>) -> Self {
+        let mut hs = HighState {
+            c,
+            saltenv,
+            iorder: 10000,
+            nondict: None,
+            avail: IndexMap::new(),
+        };
+        for env in hs.get_envs() {
+            let states = super::util::list_states(&c.file_client.list_files(&env));
+            hs.avail.insert(env, states);
+        }
+        hs
+    }
+
+    /// `_get_envs`: base, then `file_roots` order, filtered by `env_order`.
+    pub fn get_envs(&self) -> Vec<String> {
+        let opts = self.c.opts;
+        let mut envs = vec!["base".to_string()];
+        if let Some(Value::Map(fr)) = opt(opts, "file_roots") {
+            for key in fr.keys() {
+                let key = pstr(key);
+                if !envs.contains(&key) {
+                    envs.push(key);
+                }
+            }
+        }
+        let mut env_order: Vec<String> = Vec::new();
+        if let Some(Value::List(l)) = opt(opts, "env_order") {
+            for e in l {
+                let e = pstr(e);
+                if !env_order.contains(&e) {
+                    env_order.push(e);
+                }
+            }
+        }
+        let mut client_envs = self.c.file_client.envs();
+        client_envs.sort();
+        if !env_order.is_empty() && !client_envs.is_empty() {
+            return env_order
+                .into_iter()
+                .filter(|e| client_envs.contains(e))
+                .collect();
+        }
+        if !env_order.is_empty() {
+            return env_order;
+        }
+        for e in client_envs {
+            if !envs.contains(&e) {
+                envs.push(e);
+            }
+        }
+        envs
+    }
+
+    pub fn avail_has(&self, env: &str) -> bool {
+        self.avail.contains_key(env)
+    }
+
+    pub fn avail(&self, env: &str) -> &[String] {
+        self.avail.get(env).map(|v| v.as_slice()).unwrap_or(&[])
+    }
+
+    /// `client.get_state(sls, saltenv)`: `a.b` -> `a/b.sls` or `a/b/init.sls`.
+    pub fn get_state(&self, sls: &str, saltenv: &str) -> Option<StateFile> {
+        let base = sls.replace('.', "/");
+        for path in [format!("{base}.sls"), format!("{base}/init.sls")] {
+            if let Ok(Some(fd)) = self.c.file_client.get(&path, saltenv) {
+                let text = String::from_utf8_lossy(&fd.bytes).into_owned();
+                return Some(StateFile {
+                    text,
+                    source: format!("salt://{path}"),
+                });
+            }
+        }
+        None
+    }
+
+    /// `compile_template` for a file of the state tree: empty or blank
+    /// files are `{}`, others go through the renderer pipeline.
+    pub fn render_text(
+        &self,
+        text: &str,
+        path: &str,
+        saltenv: &str,
+        sls: &str,
+    ) -> Result<Value, String> {
+        if text.trim().is_empty() {
+            return Ok(Value::map());
+        }
+        let default = opt_str(self.c.opts, "renderer", "jinja|yaml");
+        let ctx = RenderContext {
+            opts: self.c.opts,
+            grains: self.c.grains,
+            pillar: self.c.pillar,
+            saltenv,
+            sls,
+            functions: self.c.functions,
+            file_client: self.c.file_client,
+            extra: Map::new(),
+        };
+        render_sls(text, path, &default, &ctx).map_err(|e| e.message)
+    }
+
+    /// `render_state`: one SLS and, recursively, its includes.
+    pub fn render_state(
+        &mut self,
+        sls: &str,
+        saltenv: &str,
+        mods: &mut HashSet<String>,
+        matches: &[(String, Vec<Value>)],
+    ) -> (Map, Errors) {
+        let mut errors = Vec::new();
+        let Some(file) = self.get_state(sls, saltenv) else {
+            errors.push(format!(
+                "Specified SLS {sls} in saltenv {saltenv} is not available on the salt master or through a configured fileserver"
+            ));
+            return (Map::new(), errors);
+        };
+        let path = file.source.trim_start_matches("salt://").to_string();
+        let rendered = match self.render_text(&file.text, &path, saltenv, sls) {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                errors.push(format!("Rendering SLS '{saltenv}:{sls}' failed: {msg}"));
+                None
+            }
+        };
+        mods.insert(format!("{saltenv}:{sls}"));
+        let Some(rendered) = rendered.filter(Value::truthy) else {
+            return (Map::new(), errors);
+        };
+        let Value::Map(mut state) = rendered else {
+            errors.push(format!("SLS {sls} does not render to a dictionary"));
+            self.nondict = Some(rendered);
+            return (Map::new(), errors);
+        };
+        let mut include = Vec::new();
+        if let Some(inc) = state.get(&k("include")) {
+            match inc {
+                Value::List(_) => {
+                    if let Some(Value::List(l)) = state.shift_remove(&k("include")) {
+                        include = l;
+                    }
+                }
+                _ => errors.push(format!(
+                    "Include Declaration in SLS {sls} is not formed as a list"
+                )),
+            }
+        }
+        handle_extend(&mut state, sls, saltenv, &mut errors);
+        handle_exclude(&mut state, sls, &mut errors);
+        handle_state_decls(&mut state, sls, saltenv, &mut errors);
+
+        for inc in include {
+            let (env_key, inc_sls) = match inc {
+                Value::Map(mut m) => match m.pop() {
+                    Some((ek, v)) => (pstr(&ek), pstr(&v)),
+                    None => continue,
+                },
+                other => (saltenv.to_string(), pstr(&other)),
+            };
+            if !self.avail_has(&env_key) && !self.avail_has("__env__") {
+                errors.push(format!(
+                    "Nonexistent saltenv '{env_key}' found in include of '{inc_sls}' within SLS '{saltenv}:{sls}'"
+                ));
+                continue;
+            }
+            let mut inc_sls = inc_sls;
+            if inc_sls.starts_with('.') {
+                let levels = inc_sls.chars().take_while(|c| *c == '.').count();
+                let rest = &inc_sls[levels..];
+                let mut p_comps: Vec<&str> = sls.split('.').collect();
+                if file.source.ends_with("/init.sls") {
+                    p_comps.push("init");
+                }
+                if levels > p_comps.len() {
+                    errors.push(format!(
+                        "Attempted relative include of '{inc_sls}' within SLS '{saltenv}:{sls}' goes beyond top level package "
+                    ));
+                    continue;
+                }
+                let mut parts: Vec<&str> = p_comps[..p_comps.len() - levels].to_vec();
+                parts.push(rest);
+                inc_sls = parts.join(".");
+            }
+            let resolved_envs: Vec<String> = if env_key != "_xenv" {
+                if matches.iter().any(|(e, _)| *e == env_key)
+                    || !filter(self.avail(&env_key), &inc_sls).is_empty()
+                {
+                    vec![env_key.clone()]
+                } else {
+                    vec![]
+                }
+            } else {
+                matches
+                    .iter()
+                    .map(|(e, _)| e.clone())
+                    .filter(|e| !filter(self.avail(e), &inc_sls).is_empty())
+                    .collect()
+            };
+            if resolved_envs.len() == 1 || resolved_envs.iter().any(|e| e == saltenv) {
+                let mut targets = filter(self.avail(saltenv), &inc_sls);
+                if targets.is_empty() {
+                    targets.push(inc_sls.clone());
+                }
+                for target in targets {
+                    let r_env = if resolved_envs.len() == 1 {
+                        resolved_envs[0].clone()
+                    } else {
+                        saltenv.to_string()
+                    };
+                    if mods.contains(&format!("{r_env}:{target}")) {
+                        continue;
+                    }
+                    let (mut nstate, err) = self.render_state(&target, &r_env, mods, matches);
+                    self.nondict = None;
+                    if !nstate.is_empty() {
+                        for (item, body) in nstate.iter_mut() {
+                            if starts(item, "__") {
+                                continue;
+                            }
+                            if let Value::Map(b) = body {
+                                let from = b
+                                    .entry(k("__sls_included_from__"))
+                                    .or_insert_with(|| Value::List(vec![]));
+                                if let Value::List(l) = from {
+                                    l.push(Value::str(sls));
+                                }
+                            }
+                        }
+                        merge_included_states(&mut state, &mut nstate, &mut errors);
+                        for (key, val) in nstate {
+                            state.insert(key, val);
+                        }
+                    }
+                    errors.extend(err);
+                }
+            } else if resolved_envs.is_empty() {
+                let envs = if env_key == "_xenv" {
+                    matches
+                        .iter()
+                        .map(|(e, _)| e.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                } else {
+                    env_key.clone()
+                };
+                errors.push(format!(
+                    "Unknown include: Specified SLS {env_key}: {inc_sls} is not available on the salt master in saltenv(s): {envs} "
+                ));
+            } else {
+                errors.push(format!(
+                    "Ambiguous include: Specified SLS {env_key}: {inc_sls} is available on the salt master in multiple available saltenvs: {}",
+                    resolved_envs.join(", ")
+                ));
+            }
+        }
+        self.handle_iorder(&mut state);
+        (state, errors)
+    }
+
+    /// `_handle_iorder`: give every state declaration without an `order`
+    /// the next automatic order number.
+    fn handle_iorder(&mut self, state: &mut Map) {
+        if !opt_bool(self.c.opts, "state_auto_order", true) {
+            return;
+        }
+        for body in state.values_mut() {
+            let Value::Map(body) = body else { continue };
+            for (s_dec, args) in body.iter_mut() {
+                let Value::Str(s_dec) = s_dec else { continue };
+                if s_dec.starts_with('_') {
+                    continue;
+                }
+                let Value::List(args) = args else { continue };
+                let found = args.iter().any(|a| {
+                    a.as_map().and_then(first_key).and_then(Value::as_str) == Some("order")
+                });
+                if !found {
+                    args.push(super::util::single(k("order"), Value::Int(self.iorder)));
+                    self.iorder += 1;
+                }
+            }
+        }
+    }
+
+    /// `render_highstate`: every matched SLS of every env into one map.
+    pub fn render_highstate(&mut self, matches: &[(String, Vec<Value>)]) -> (Map, Errors) {
+        let mut highstate = Map::new();
+        let mut all_errors = Vec::new();
+        let mut mods: HashSet<String> = HashSet::new();
+        let mut statefiles: Vec<String> = Vec::new();
+        for (saltenv, states) in matches {
+            for sls_match in states {
+                let sls_match = pstr(sls_match);
+                if self.avail_has(saltenv) {
+                    statefiles = filter(self.avail(saltenv), &sls_match);
+                } else if self.avail_has("__env__") {
+                    statefiles = filter(self.avail("__env__"), &sls_match);
+                } else {
+                    all_errors.push(format!(
+                        "No matching salt environment for environment '{saltenv}' found"
+                    ));
+                }
+                if statefiles.is_empty() {
+                    statefiles = vec![sls_match.clone()];
+                }
+                for sls in statefiles.clone() {
+                    if mods.contains(&format!("{saltenv}:{sls}")) {
+                        continue;
+                    }
+                    self.nondict = None;
+                    let (mut state, mut errors) =
+                        self.render_state(&sls, saltenv, &mut mods, matches);
+                    if let Some(bad) = self.nondict.take() {
+                        errors.push(format!(
+                            "Error when rendering state with contents: {}",
+                            super::util::prepr(&bad)
+                        ));
+                    }
+                    if !state.is_empty() {
+                        merge_included_states(&mut highstate, &mut state, &mut errors);
+                        for (key, val) in state {
+                            highstate.insert(key, val);
+                        }
+                    }
+                    let this_sls = format!("SLS {sls_match} in saltenv");
+                    for e in errors.iter_mut() {
+                        if e.contains("is not available") && e.contains(&this_sls) {
+                            *e = format!(
+                                "No matching sls found for '{sls_match}' in env '{saltenv}'"
+                            );
+                        }
+                    }
+                    all_errors.extend(errors);
+                }
+            }
+        }
+        clean_duplicate_extends(&mut highstate);
+        (highstate, all_errors)
+    }
+}
+
+/// `_handle_extend`: move `extend:` into `__extend__`, padding bodies with
+/// `__sls__`/`__env__` and splitting dotted `mod.fun` keys.
+fn handle_extend(state: &mut Map, sls: &str, saltenv: &str, errors: &mut Errors) {
+    let Some(ext) = state.shift_remove(&k("extend")) else {
+        return;
+    };
+    let Value::Map(mut ext) = ext else {
+        errors.push(format!(
+            "Extension value in SLS '{sls}' is not a dictionary"
+        ));
+        return;
+    };
+    for (name, body) in ext.iter_mut() {
+        let Value::Map(body) = body else {
+            errors.push(format!(
+                "Extension name '{}' in SLS '{sls}' is not a dictionary",
+                pstr(name)
+            ));
+            continue;
+        };
+        body.entry(k("__sls__")).or_insert_with(|| Value::str(sls));
+        body.entry(k("__env__"))
+            .or_insert_with(|| Value::str(saltenv));
+        split_dotted_keys(body, None);
+    }
+    let list = state
+        .entry(k("__extend__"))
+        .or_insert_with(|| Value::List(vec![]));
+    if let Value::List(l) = list {
+        l.push(Value::Map(ext));
+    }
+}
+
+/// Turn `pkg.installed: [args]` into `pkg: [args..., installed]` (the key
+/// moves to the end, as Python's pop-and-set does). With `skeys`, report
+/// two declarations of one module.
+fn split_dotted_keys(body: &mut Map, mut dup: Option<(&str, &str, &mut Errors)>) {
+    let mut skeys: HashSet<String> = HashSet::new();
+    let keys: Vec<Value> = body.keys().cloned().collect();
+    for key in keys {
+        let Value::Str(ks) = &key else { continue };
+        if ks.starts_with('_') {
+            continue;
+        }
+        if !matches!(body.get(&key), Some(Value::List(_))) {
+            continue;
+        }
+        if ks.contains('.') {
+            let comps: Vec<&str> = ks.split('.').collect();
+            if dup.is_some() && skeys.contains(comps[0]) {
+                if let Some((name, sls, errors)) = dup.as_mut() {
+                    errors.push(format!(
+                        "ID '{name}' in SLS '{sls}' contains multiple state declarations of the same type"
+                    ));
+                }
+                continue;
+            }
+            let Some(Value::List(mut args)) = body.shift_remove(&key) else {
+                continue;
+            };
+            args.push(Value::str(comps[1]));
+            body.insert(k(comps[0]), Value::List(args));
+            skeys.insert(comps[0].to_string());
+            continue;
+        }
+        skeys.insert(ks.clone());
+    }
+}
+
+/// `_handle_exclude`: move `exclude:` into `__exclude__`.
+fn handle_exclude(state: &mut Map, sls: &str, errors: &mut Errors) {
+    let Some(exc) = state.shift_remove(&k("exclude")) else {
+        return;
+    };
+    let items = match exc {
+        Value::List(l) => l,
+        other => {
+            errors.push(format!(
+                "Exclude Declaration in SLS {sls} is not formed as a list"
+            ));
+            match other {
+                Value::Str(s) => s.chars().map(|c| Value::Str(c.to_string())).collect(),
+                Value::Map(m) => m.into_keys().collect(),
+                _ => vec![],
+            }
+        }
+    };
+    let list = state
+        .entry(k("__exclude__"))
+        .or_insert_with(|| Value::List(vec![]));
+    if let Value::List(l) = list {
+        l.extend(items);
+    }
+}
+
+/// `_handle_state_decls`: pad short declarations, split dotted keys, add
+/// `__sls__` and `__env__`.
+fn handle_state_decls(state: &mut Map, sls: &str, saltenv: &str, errors: &mut Errors) {
+    for (name, body) in state.iter_mut() {
+        if !matches!(body, Value::Map(_)) {
+            if name.as_str() == Some("__extend__") || name.as_str() == Some("__exclude__") {
+                continue;
+            }
+            if let Value::Str(s) = body {
+                if s.contains('.') {
+                    let comps: Vec<&str> = s.split('.').collect();
+                    let mut m = Map::new();
+                    m.insert(k("__sls__"), Value::str(sls));
+                    m.insert(k("__env__"), Value::str(saltenv));
+                    m.insert(k(comps[0]), Value::List(vec![Value::str(comps[1])]));
+                    *body = Value::Map(m);
+                    continue;
+                }
+            }
+            errors.push(format!(
+                "ID {} in SLS {sls} is not a dictionary",
+                pstr(name)
+            ));
+            continue;
+        }
+        let Value::Map(b) = body else { continue };
+        let name_s = pstr(name);
+        split_dotted_keys(b, Some((&name_s, sls, errors)));
+        b.entry(k("__sls__")).or_insert_with(|| Value::str(sls));
+        b.entry(k("__env__")).or_insert_with(|| Value::str(saltenv));
+    }
+}
+
+/// `merge_included_states`: move `__extend__`/`__exclude__` across and
+/// report IDs defined differently in two SLS.
+pub fn merge_included_states(highstate: &mut Map, state: &mut Map, errors: &mut Errors) {
+    for key in ["__extend__", "__exclude__"] {
+        if let Some(Value::List(items)) = state.shift_remove(&k(key)) {
+            if let Value::List(l) = highstate
+                .entry(k(key))
+                .or_insert_with(|| Value::List(vec![]))
+            {
+                l.extend(items);
+            }
+        }
+    }
+    for (id, body) in state.iter() {
+        if let Some(existing) = highstate.get(id) {
+            if existing != body {
+                let g = |v: &Value, key: &str| v.get(key).map(pstr).unwrap_or_default();
+                errors.push(format!(
+                    "Detected conflicting IDs, SLS IDs need to be globally unique.\n    The conflicting ID is '{}' and is found in SLS '{}:{}' and SLS '{}:{}'",
+                    pstr(id),
+                    g(existing, "__env__"),
+                    g(existing, "__sls__"),
+                    g(body, "__env__"),
+                    g(body, "__sls__"),
+                ));
+            }
+        }
+    }
+}
+
+/// `clean_duplicate_extends`: flatten `__extend__` into one-key maps,
+/// dropping exact duplicates.
+fn clean_duplicate_extends(highstate: &mut Map) {
+    let Some(Value::List(exts)) = highstate.get(&k("__extend__")) else {
+        return;
+    };
+    let mut seen: Vec<(Value, Value)> = Vec::new();
+    for ext in exts {
+        if let Value::Map(m) = ext {
+            for (key, val) in m {
+                let item = (key.clone(), val.clone());
+                if !seen.contains(&item) {
+                    seen.push(item);
+                }
+            }
+        }
+    }
+    let flat = seen
+        .into_iter()
+        .map(|(key, val)| super::util::single(key, val))
+        .collect();
+    highstate.insert(k("__extend__"), Value::List(flat));
+}
+
+/// `fnmatch` re-export for the other compiler files.
+pub fn glob(name: &str, pat: &str) -> bool {
+    fnmatch(name, pat)
+}

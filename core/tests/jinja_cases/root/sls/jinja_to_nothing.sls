@@ -1,0 +1,3 @@
+{% if false %}
+a: 1
+{% endif %}

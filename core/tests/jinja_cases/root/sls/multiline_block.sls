@@ -1,0 +1,4 @@
+f:
+  file.managed:
+    - contents: |
+        {{ pillar.multiline|indent(8) }}

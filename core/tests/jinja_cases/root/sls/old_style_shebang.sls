@@ -1,0 +1,3 @@
+#!yaml_jinja
+{{ grains.id }}:
+  test.nop: []

@@ -1,0 +1,2 @@
+#!jinja|json
+{"{{ grains.id }}": {"test.nop": [{"n": {{ pillar.port }}}]}}

@@ -1,0 +1,4 @@
+#!yaml
+plain:
+  test.nop:
+    - name: '{{ not_rendered }}'

@@ -1,0 +1,4 @@
+pkgs:
+  pkg.installed:
+    - pkgs: {{ pillar.pkgs|json }}
+    - refresh: {{ pillar.flag }}

@@ -1,0 +1,2 @@
+not_picked:
+  test.nop: []

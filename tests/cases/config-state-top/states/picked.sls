@@ -1,0 +1,2 @@
+picked:
+  test.nop: []

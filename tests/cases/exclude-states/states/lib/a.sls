@@ -1,0 +1,4 @@
+lib_a1:
+  test.nop: []
+lib_a2:
+  test.nop: []

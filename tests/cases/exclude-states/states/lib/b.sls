@@ -1,0 +1,2 @@
+lib_b:
+  test.nop: []

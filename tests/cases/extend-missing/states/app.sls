@@ -1,0 +1,6 @@
+extend:
+  not_defined_anywhere:
+    test:
+      - foo: bar
+app:
+  test.nop: []

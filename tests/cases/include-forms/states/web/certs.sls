@@ -1,0 +1,4 @@
+include:
+  - common
+web_certs:
+  test.nop: []

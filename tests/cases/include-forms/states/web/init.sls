@@ -1,0 +1,9 @@
+include:
+  - common
+  - .tls
+  - web.vhosts
+  - ..shared.base
+web_service:
+  test.nop:
+    - require:
+      - sls: common

@@ -1,0 +1,4 @@
+include:
+  - .certs
+web_tls:
+  test.nop: []

@@ -1,0 +1,2 @@
+web_vhosts:
+  test.nop: []

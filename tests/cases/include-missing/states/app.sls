@@ -1,0 +1,4 @@
+include:
+  - does.not.exist
+app:
+  test.nop: []

@@ -1,0 +1,7 @@
+include:
+  - dev: tools
+  - local
+main:
+  test.nop:
+    - require:
+      - sls: tools

@@ -1,0 +1,3 @@
+tools:
+  test.nop:
+    - env: {{ saltenv }}

@@ -1,0 +1,3 @@
+svc:
+  lookup:
+    image: custom:1.0

@@ -1,0 +1,3 @@
+app:
+  overrides:
+    config: /srv/app/app.conf

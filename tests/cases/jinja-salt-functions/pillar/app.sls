@@ -1,0 +1,5 @@
+app:
+  name: shop
+  db:
+    host: db.internal
+    port: 5432

@@ -1,0 +1,5 @@
+base:
+  '*':
+    - vars
+    - apps.web
+    - apps.web.tls

@@ -1,0 +1,4 @@
+{% if grains['id'] %}
+bad:
+  test.nop: []
+{% endfor %}

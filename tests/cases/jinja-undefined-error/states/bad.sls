@@ -1,0 +1,3 @@
+bad:
+  test.nop:
+    - value: {{ no_such_variable.attribute }}

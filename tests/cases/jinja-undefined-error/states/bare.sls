@@ -1,0 +1,3 @@
+bare:
+  test.nop:
+    - value: "{{ no_such_variable }}"

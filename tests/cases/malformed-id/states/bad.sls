@@ -1,0 +1,5 @@
+just_a_string: hello
+two_funcs:
+  pkg:
+    - installed
+    - removed

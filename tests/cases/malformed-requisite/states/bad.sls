@@ -1,0 +1,5 @@
+web:
+  pkg.installed: []
+svc:
+  service.running:
+    - require: pkg

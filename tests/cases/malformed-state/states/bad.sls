@@ -1,0 +1,2 @@
+string_instead_of_list:
+  pkg: installed

@@ -1,0 +1,2 @@
+and_glob:
+  test.nop: []

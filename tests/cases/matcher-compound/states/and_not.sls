@@ -1,0 +1,2 @@
+and_not:
+  test.nop: []

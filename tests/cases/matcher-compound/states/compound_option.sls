@@ -1,0 +1,2 @@
+compound_option:
+  test.nop: []

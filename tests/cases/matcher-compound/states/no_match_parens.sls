@@ -1,0 +1,2 @@
+no_match_parens:
+  test.nop: []

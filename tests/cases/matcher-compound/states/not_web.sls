@@ -1,0 +1,2 @@
+not_web:
+  test.nop: []

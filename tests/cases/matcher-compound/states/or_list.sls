@@ -1,0 +1,2 @@
+or_list:
+  test.nop: []

@@ -1,0 +1,2 @@
+parens:
+  test.nop: []

@@ -1,0 +1,2 @@
+case_sensitive:
+  test.nop: []

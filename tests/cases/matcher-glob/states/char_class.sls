@@ -1,0 +1,2 @@
+char_class:
+  test.nop: []

@@ -1,0 +1,2 @@
+domain:
+  test.nop: []

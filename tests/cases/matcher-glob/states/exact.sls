@@ -1,0 +1,2 @@
+exact:
+  test.nop: []

@@ -1,0 +1,2 @@
+not_db:
+  test.nop: []

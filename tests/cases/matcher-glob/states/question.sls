@@ -1,0 +1,2 @@
+question:
+  test.nop: []

@@ -1,0 +1,2 @@
+web_prefix:
+  test.nop: []

@@ -1,0 +1,2 @@
+pcre_list_member:
+  test.nop: []

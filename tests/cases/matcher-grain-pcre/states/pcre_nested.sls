@@ -1,0 +1,2 @@
+pcre_nested:
+  test.nop: []

@@ -1,0 +1,2 @@
+pcre_no:
+  test.nop: []

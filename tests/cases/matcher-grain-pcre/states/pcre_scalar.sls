@@ -1,0 +1,2 @@
+pcre_scalar:
+  test.nop: []

@@ -1,0 +1,2 @@
+grain_case:
+  test.nop: []

@@ -1,0 +1,2 @@
+grain_glob:
+  test.nop: []

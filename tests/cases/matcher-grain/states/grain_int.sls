@@ -1,0 +1,2 @@
+grain_int:
+  test.nop: []

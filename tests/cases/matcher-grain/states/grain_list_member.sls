@@ -1,0 +1,2 @@
+grain_list_member:
+  test.nop: []

@@ -1,0 +1,2 @@
+grain_missing:
+  test.nop: []

@@ -1,0 +1,2 @@
+grain_nested:
+  test.nop: []

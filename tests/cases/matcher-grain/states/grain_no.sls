@@ -1,0 +1,2 @@
+grain_no:
+  test.nop: []

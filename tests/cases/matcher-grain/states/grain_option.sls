@@ -1,0 +1,2 @@
+grain_option:
+  test.nop: []

@@ -1,0 +1,2 @@
+list_compound:
+  test.nop: []

@@ -1,0 +1,2 @@
+list_option:
+  test.nop: []

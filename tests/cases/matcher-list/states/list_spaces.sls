@@ -1,0 +1,2 @@
+list_spaces:
+  test.nop: []

@@ -1,0 +1,2 @@
+not_in_list:
+  test.nop: []

@@ -1,0 +1,2 @@
+ng_db:
+  test.nop: []

@@ -1,0 +1,2 @@
+ng_list:
+  test.nop: []

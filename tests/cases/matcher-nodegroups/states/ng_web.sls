@@ -1,0 +1,2 @@
+ng_web:
+  test.nop: []

@@ -1,0 +1,2 @@
+pcre_anchor:
+  test.nop: []

@@ -1,0 +1,2 @@
+pcre_option:
+  test.nop: []

@@ -1,0 +1,2 @@
+pcre_partial:
+  test.nop: []

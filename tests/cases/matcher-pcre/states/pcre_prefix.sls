@@ -1,0 +1,2 @@
+pcre_prefix:
+  test.nop: []

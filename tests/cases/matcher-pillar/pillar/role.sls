@@ -1,0 +1,4 @@
+role: db
+cluster:
+  name: alpha
+  members: [db01, db02]

@@ -1,0 +1,2 @@
+pillar_list_glob:
+  test.nop: []

@@ -1,0 +1,2 @@
+pillar_nested:
+  test.nop: []

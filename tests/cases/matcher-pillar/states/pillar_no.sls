@@ -1,0 +1,2 @@
+pillar_no:
+  test.nop: []

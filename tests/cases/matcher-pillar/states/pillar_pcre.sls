@@ -1,0 +1,2 @@
+pillar_pcre:
+  test.nop: []

@@ -1,0 +1,2 @@
+pillar_role:
+  test.nop: []

@@ -1,0 +1,2 @@
+postgres:
+  version: 15

@@ -1,0 +1,4 @@
+base:
+  '*':
+    - present
+    - missing_sls

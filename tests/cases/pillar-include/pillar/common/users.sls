@@ -1,0 +1,4 @@
+users:
+  alice: {uid: 1000}
+shared:
+  from_users: 2

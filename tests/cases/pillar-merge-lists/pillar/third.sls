@@ -1,0 +1,4 @@
+app:
+  settings:
+    d: {deep: true}
+  only_first: null

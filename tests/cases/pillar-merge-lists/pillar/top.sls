@@ -1,0 +1,6 @@
+base:
+  '*':
+    - first
+    - second
+  'minion':
+    - third

@@ -1,0 +1,3 @@
+app:
+  version: 1.0.0
+  name: app

@@ -1,0 +1,1 @@
+key: {{ undefined_in_pillar.attr }}

@@ -1,0 +1,5 @@
+{
+  "from_json_renderer": {
+    "test.nop": [{"id": "{{ grains['id'] }}"}]
+  }
+}

@@ -1,0 +1,4 @@
+#!jinja|yaml
+templated:
+  test.nop:
+    - id: {{ grains['id'] }}

@@ -1,0 +1,4 @@
+base:
+  '*':
+    - conf
+    - templated

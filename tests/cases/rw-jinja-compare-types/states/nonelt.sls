@@ -1,0 +1,4 @@
+{%- set port = none %}
+x:
+  test.nop:
+    - low: {{ port < 1024 }}

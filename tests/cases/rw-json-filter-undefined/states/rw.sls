@@ -1,0 +1,4 @@
+{%- set user = {'name': 'bob'} %}
+x:
+  test.nop:
+    - members: {{ user.members | json }}

@@ -1,0 +1,3 @@
+x:
+  test.nop:
+    - v: {{ [1, 2][5] | tojson }}

@@ -1,0 +1,4 @@
+{%- set cfg = {'a': 1} %}
+x:
+  test.nop:
+    - v: {{ cfg['missing'] | yaml }}

@@ -1,0 +1,3 @@
+role: web
+nested:
+  tier: prod

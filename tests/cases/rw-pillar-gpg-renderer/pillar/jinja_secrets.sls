@@ -1,0 +1,2 @@
+#!jinja|yaml|gpg
+api_key: plain-{{ grains['id'] }}

@@ -1,0 +1,4 @@
+base:
+  '*':
+    - secrets
+    - jinja_secrets

@@ -1,0 +1,4 @@
+sdb:
+  test.nop:
+    - uri: {{ salt['sdb.get']('sdb://noprofile/key') }}
+    - plain: {{ salt['sdb.get']('plain-secret') }}

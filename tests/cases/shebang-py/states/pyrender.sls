@@ -1,0 +1,3 @@
+#!py
+def run():
+    return {"from_python": {"test.nop": [{"x": 1}]}}

@@ -1,0 +1,4 @@
+#!yaml_jinja
+yaml_jinja:
+  test.nop:
+    - value: {{ 'a' ~ 'b' }}

@@ -1,0 +1,3 @@
+state_a:
+  test.nop:
+    - sls: {{ sls }}

@@ -1,0 +1,3 @@
+state_b:
+  test.nop:
+    - sls: {{ sls }}

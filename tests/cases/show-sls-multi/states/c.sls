@@ -1,0 +1,3 @@
+state_c:
+  test.nop:
+    - sls: {{ sls }}

@@ -1,0 +1,6 @@
+base:
+  '*':
+    - common
+dev:
+  '*':
+    - base_says_dev

@@ -1,0 +1,3 @@
+base_says_dev_dev:
+  test.nop:
+    - env: {{ saltenv }}

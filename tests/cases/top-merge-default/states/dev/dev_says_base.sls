@@ -1,0 +1,3 @@
+dev_says_base_dev:
+  test.nop:
+    - env: {{ saltenv }}

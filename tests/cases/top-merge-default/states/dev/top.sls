@@ -1,0 +1,6 @@
+dev:
+  '*':
+    - devapp
+base:
+  'minion':
+    - dev_says_base

@@ -1,0 +1,3 @@
+prodapp_prod:
+  test.nop:
+    - env: {{ saltenv }}

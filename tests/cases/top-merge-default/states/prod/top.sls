@@ -1,0 +1,5 @@
+prod:
+  '*':
+    - prodapp
+  'nomatch*':
+    - never

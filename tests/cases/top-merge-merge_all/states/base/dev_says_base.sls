@@ -1,0 +1,3 @@
+dev_says_base_base:
+  test.nop:
+    - env: {{ saltenv }}

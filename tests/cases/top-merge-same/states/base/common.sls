@@ -1,0 +1,3 @@
+common_base:
+  test.nop:
+    - env: {{ saltenv }}

@@ -1,0 +1,3 @@
+devapp_dev:
+  test.nop:
+    - env: {{ saltenv }}

@@ -1,0 +1,2 @@
+exists:
+  test.nop: []

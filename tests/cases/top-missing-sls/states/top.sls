@@ -1,0 +1,4 @@
+base:
+  '*':
+    - exists
+    - missing_from_top

@@ -1,0 +1,7 @@
+base:
+  '*':
+    - common
+dev:
+  '*':
+    - app
+    - app.debug

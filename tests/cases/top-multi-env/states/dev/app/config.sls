@@ -1,0 +1,2 @@
+app_config:
+  test.nop: []

@@ -1,0 +1,2 @@
+app_debug:
+  test.nop: []

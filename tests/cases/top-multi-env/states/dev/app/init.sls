@@ -1,0 +1,6 @@
+include:
+  - .config
+app_dev:
+  test.nop:
+    - where: {{ saltenv }}
+    - sls: {{ sls }}

@@ -1,0 +1,5 @@
+nginx:
+  pkg.installed:
+    - name: nginx
+   - version: 1.2
+  service.running: []

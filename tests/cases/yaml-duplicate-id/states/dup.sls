@@ -1,0 +1,6 @@
+nginx:
+  pkg.installed: []
+apache:
+  pkg.installed: []
+nginx:
+  service.running: []

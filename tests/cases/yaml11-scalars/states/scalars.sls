@@ -1,0 +1,32 @@
+# YAML 1.1 as PyYAML's SafeLoader reads it (Salt's loader is based on it).
+scalars:
+  test.nop:
+    - bools: [yes, no, on, off, y, n, Yes, NO, true, False, TRUE]
+    - octal_mode: 0644
+    - string_mode: '0644'
+    - decimal_zero: 0
+    - octal_0o: 0o17
+    - hex: 0x1F
+    - binary: 0b101
+    - sexagesimal: 1:30
+    - float_exp: 1e3
+    - float_exp_dot: 1.0e3
+    - float_plain: 3.14
+    - float_dot: .5
+    - underscore_int: 1_000
+    - underscore_float: 1_000.5
+    - negative: -42
+    - plus: +42
+    - nulls: [~, null, Null, ""]
+    - date: 2024-01-15
+    - datetime: 2001-12-14t21:59:43.10-05:00
+    - version_string: 1.10
+    - version_str2: 1.2.3
+    - colon_string: "a: b"
+    - tilde_word: ~foo
+    - big_int: 123456789012345678901234567890
+    - scientific_neg: -1.5e-3
+    - quoted_yes: 'yes'
+    - unicode: "caf\u00e9 ☕"
+    - escapes: "tab\there\nnewline"
+    - single_quoted: 'it''s'

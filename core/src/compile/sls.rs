@@ -27,6 +27,8 @@ pub struct HighState<'c> {
 pub struct StateFile {
     pub text: String,
     pub source: String,
+    /// Where the file lives on disk (the template's `tplpath`).
+    pub local_path: String,
 }
 
 impl<'c> HighState<'c> {
@@ -102,6 +104,7 @@ impl<'c> HighState<'c> {
                 return Some(StateFile {
                     text,
                     source: format!("salt://{path}"),
+                    local_path: fd.local_path.to_string_lossy().into_owned(),
                 });
             }
         }
@@ -117,11 +120,24 @@ impl<'c> HighState<'c> {
         saltenv: &str,
         sls: &str,
     ) -> Result<Value, String> {
+        self.render_text_at(text, path, None, saltenv, sls)
+    }
+
+    /// [`Self::render_text`] for a file at `local_path` on disk, which
+    /// templates see as `tplpath` (Salt's cached file path).
+    pub fn render_text_at(
+        &self,
+        text: &str,
+        path: &str,
+        local_path: Option<&str>,
+        saltenv: &str,
+        sls: &str,
+    ) -> Result<Value, String> {
         if text.trim().is_empty() {
             return Ok(Value::map());
         }
         let default = opt_str(self.c.opts, "renderer", "jinja|yaml");
-        let ctx = RenderContext {
+        let mut ctx = RenderContext {
             opts: self.c.opts,
             grains: self.c.grains,
             pillar: self.c.pillar,
@@ -131,6 +147,9 @@ impl<'c> HighState<'c> {
             file_client: self.c.file_client,
             extra: Map::new(),
         };
+        if let Some(lp) = local_path.filter(|lp| lp.starts_with('/')) {
+            ctx.extra.insert("tplpath".into(), lp.into());
+        }
         render_sls(text, path, &default, &ctx).map_err(|e| e.message)
     }
 
@@ -150,13 +169,15 @@ impl<'c> HighState<'c> {
             return (Map::new(), errors);
         };
         let path = file.source.trim_start_matches("salt://").to_string();
-        let rendered = match self.render_text(&file.text, &path, saltenv, sls) {
-            Ok(v) => Some(v),
-            Err(msg) => {
-                errors.push(format!("Rendering SLS '{saltenv}:{sls}' failed: {msg}"));
-                None
-            }
-        };
+        let _ = crate::yaml::take_shared_top();
+        let rendered =
+            match self.render_text_at(&file.text, &path, Some(&file.local_path), saltenv, sls) {
+                Ok(v) => Some(v),
+                Err(msg) => {
+                    errors.push(format!("Rendering SLS '{saltenv}:{sls}' failed: {msg}"));
+                    None
+                }
+            };
         mods.insert(format!("{saltenv}:{sls}"));
         let Some(rendered) = rendered.filter(Value::truthy) else {
             return (Map::new(), errors);
@@ -166,6 +187,15 @@ impl<'c> HighState<'c> {
             self.nondict = Some(rendered);
             return (Map::new(), errors);
         };
+        // IDs whose bodies are one YAML node (an alias): Salt mutates that
+        // one dict, so the alias ends up with the original's processed body.
+        let shared: Vec<(Value, Value)> = crate::yaml::take_shared_top()
+            .into_iter()
+            .map(|(alias, orig)| (k(&alias), k(&orig)))
+            .filter(|(alias, orig)| {
+                state.get(alias).is_some() && state.get(alias) == state.get(orig)
+            })
+            .collect();
         let mut include = Vec::new();
         if let Some(inc) = state.get(&k("include")) {
             match inc {
@@ -287,17 +317,22 @@ impl<'c> HighState<'c> {
                 ));
             }
         }
-        self.handle_iorder(&mut state);
+        self.handle_iorder(&mut state, &shared);
         (state, errors)
     }
 
     /// `_handle_iorder`: give every state declaration without an `order`
     /// the next automatic order number.
-    fn handle_iorder(&mut self, state: &mut Map) {
+    /// An ID in `shared` (alias, original) takes the original's body, as
+    /// Python's shared dict already has its `order` on the second visit.
+    fn handle_iorder(&mut self, state: &mut Map, shared: &[(Value, Value)]) {
         if !opt_bool(self.c.opts, "state_auto_order", true) {
             return;
         }
-        for body in state.values_mut() {
+        for (id, body) in state.iter_mut() {
+            if shared.iter().any(|(alias, _)| alias == id) {
+                continue;
+            }
             let Value::Map(body) = body else { continue };
             for (s_dec, args) in body.iter_mut() {
                 let Value::Str(s_dec) = s_dec else { continue };
@@ -312,6 +347,11 @@ impl<'c> HighState<'c> {
                     args.push(super::util::single(k("order"), Value::Int(self.iorder)));
                     self.iorder += 1;
                 }
+            }
+        }
+        for (alias, orig) in shared {
+            if let (true, Some(body)) = (state.contains_key(alias), state.get(orig).cloned()) {
+                state.insert(alias.clone(), body);
             }
         }
     }

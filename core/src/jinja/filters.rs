@@ -2218,16 +2218,530 @@ fn filter_wordwrap(s: String, args: Rest<MjValue>, kw: Kwargs) -> Result<String,
 /// Jinja2's `attr`: attribute lookup only (dict keys and list items are
 /// not attributes).
 fn filter_attr(value: MjValue, name: String) -> Result<MjValue, Error> {
-    if value.downcast_object_ref::<MutList>().is_some()
-        || value
-            .downcast_object_ref::<minijinja::value::MutMap>()
-            .is_some()
-        || value.downcast_object_ref::<Tuple>().is_some()
-        || value.kind() == ValueKind::String
+    let methods: &[&str] = if value.downcast_object_ref::<MutList>().is_some() {
+        LIST_METHODS
+    } else if value
+        .downcast_object_ref::<minijinja::value::MutMap>()
+        .is_some()
     {
+        DICT_METHODS
+    } else if value.downcast_object_ref::<Tuple>().is_some() {
+        &["count", "index"]
+    } else if value.kind() == ValueKind::String {
+        STR_METHODS
+    } else {
+        return value.get_attr(&name);
+    };
+    if !methods.contains(&name.as_str()) {
         return Ok(MjValue::UNDEFINED);
     }
-    value.get_attr(&name)
+    // Python's bound method: calling it calls the method on the value.
+    Ok(MjValue::from_function(
+        move |state: &State, args: Rest<MjValue>| value.call_method(state, &name, &args),
+    ))
+}
+
+/// Python's `dict` methods (what `attr` finds on a dict).
+const DICT_METHODS: &[&str] = &[
+    "clear",
+    "copy",
+    "fromkeys",
+    "get",
+    "items",
+    "keys",
+    "pop",
+    "popitem",
+    "setdefault",
+    "update",
+    "values",
+];
+/// Python's `list` methods.
+const LIST_METHODS: &[&str] = &[
+    "append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove", "reverse",
+    "sort",
+];
+/// Python's `str` methods.
+const STR_METHODS: &[&str] = &[
+    "capitalize",
+    "casefold",
+    "center",
+    "count",
+    "encode",
+    "endswith",
+    "expandtabs",
+    "find",
+    "format",
+    "format_map",
+    "index",
+    "isalnum",
+    "isalpha",
+    "isascii",
+    "isdecimal",
+    "isdigit",
+    "isidentifier",
+    "islower",
+    "isnumeric",
+    "isprintable",
+    "isspace",
+    "istitle",
+    "isupper",
+    "join",
+    "ljust",
+    "lower",
+    "lstrip",
+    "maketrans",
+    "partition",
+    "removeprefix",
+    "removesuffix",
+    "replace",
+    "rfind",
+    "rindex",
+    "rjust",
+    "rpartition",
+    "rsplit",
+    "rstrip",
+    "split",
+    "splitlines",
+    "startswith",
+    "strip",
+    "swapcase",
+    "title",
+    "translate",
+    "upper",
+    "zfill",
+];
+
+// ---------------------------------------------------------------- more Salt filters
+
+/// Salt's Jinja filters (3007) without a Brine implementation.
+const UNSUPPORTED_SALT_FILTERS: &[&str] = &[
+    "dns_check",
+    "file_hashsum",
+    "gen_mac",
+    "get_uid",
+    "http_query",
+    "is_bin_file",
+    "is_text_file",
+    "json_query",
+    "list_files",
+    "mac_str_to_bytes",
+    "mysql_to_dict",
+    "rand_str",
+    "random_hash",
+    "random_sample",
+    "random_shuffle",
+    "random_str",
+    "which",
+    "urlize",
+    "xmlattr",
+];
+
+/// Jinja2's `replace(s, old, new, count=None)`: Python's `str.replace`.
+fn filter_replace(
+    s: MjValue,
+    old: String,
+    new: String,
+    count: Option<MjValue>,
+) -> Result<MjValue, Error> {
+    let text = py_str(&s);
+    let count = count.filter(|c| !c.is_none()).map(|c| {
+        c.as_i64().ok_or_else(|| {
+            err(format!(
+                "'{}' object cannot be interpreted as an integer",
+                c.kind()
+            ))
+        })
+    });
+    let out = match count.transpose()? {
+        Some(n) if n >= 0 => text.replacen(&old, &new, n as usize),
+        _ => text.replace(&old, &new),
+    };
+    Ok(if s.is_safe() {
+        MjValue::from_safe_string(out)
+    } else {
+        MjValue::from(out)
+    })
+}
+
+/// Jinja2's `random`: one item of a sequence (time-seeded; no `rand` crate).
+fn filter_random(value: MjValue) -> Result<MjValue, Error> {
+    let items = items_of(&value)?;
+    if items.is_empty() {
+        return Ok(MjValue::UNDEFINED);
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    // splitmix64 step, to spread consecutive seeds.
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    Ok(items[(z % items.len() as u64) as usize].clone())
+}
+
+/// `compare_dicts(old, new)` (salt.utils.data): `{key: {'old':.., 'new':..}}`
+/// for changed, added (`old: ''`) and removed (`new: ''`) keys. Salt walks a
+/// set (arbitrary order); Brine uses the keys' sorted order.
+fn filter_compare_dicts(old: MjValue, new: MjValue) -> Result<MjValue, Error> {
+    let pairs = |v: &MjValue| -> Result<Vec<(MjValue, MjValue)>, Error> {
+        if v.is_none() || v.is_undefined() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for k in v.try_iter()? {
+            let val = v.get_item(&k)?;
+            out.push((k, val));
+        }
+        Ok(out)
+    };
+    let (old, new) = (pairs(&old)?, pairs(&new)?);
+    let mut keys: Vec<MjValue> = new
+        .iter()
+        .chain(old.iter())
+        .map(|(k, _)| k.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let get = |l: &[(MjValue, MjValue)], k: &MjValue| {
+        l.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone())
+    };
+    let entry = |a: (&str, MjValue), b: (&str, MjValue)| {
+        let mut m = minijinja::value::BrineMap::new();
+        m.insert(MjValue::from(a.0), a.1);
+        m.insert(MjValue::from(b.0), b.1);
+        minijinja::value::MutMap::new_value(m)
+    };
+    let mut out = minijinja::value::BrineMap::new();
+    for k in keys {
+        match (get(&old, &k), get(&new, &k)) {
+            (None, Some(n)) => {
+                out.insert(k, entry(("old", MjValue::from("")), ("new", n)));
+            }
+            (Some(o), None) => {
+                out.insert(k, entry(("new", MjValue::from("")), ("old", o)));
+            }
+            (Some(o), Some(n)) if o != n => {
+                out.insert(k, entry(("old", o), ("new", n)));
+            }
+            _ => {}
+        }
+    }
+    Ok(minijinja::value::MutMap::new_value(out))
+}
+
+/// `is_empty(filename)` (salt.utils.files): whether the file exists and has
+/// size 0.
+fn filter_is_empty(value: MjValue) -> bool {
+    std::fs::metadata(py_str(&value)).is_ok_and(|m| m.len() == 0)
+}
+
+/// `strftime` / `date_format` (salt.utils.dateutils): a timestamp (number
+/// or digit string; none = now) formatted in local time, as Python's
+/// `datetime.fromtimestamp(date).strftime(format)`. Date strings need
+/// `timelib` in Salt; Brine refuses them as Salt does without it.
+fn filter_strftime(date: Option<MjValue>, format: Option<String>) -> Result<String, Error> {
+    let format = format.unwrap_or_else(|| "%Y-%m-%d".to_string());
+    let ts: f64 = match &date {
+        None => now_ts(),
+        Some(d) if d.is_none() => now_ts(),
+        Some(d) if d.kind() == ValueKind::Number => d
+            .as_i64()
+            .map(|i| i as f64)
+            .or_else(|| f64::try_from(d.clone()).ok())
+            .unwrap_or(0.0),
+        Some(d) => {
+            let text = py_str(d);
+            text.trim().parse::<f64>().map_err(|_| {
+                err(format!(
+                    "Unable to parse {text}. Consider installing timelib"
+                ))
+            })?
+        }
+    };
+    local_strftime(ts, &format)
+}
+
+fn now_ts() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// C `strftime` over `localtime` (what CPython uses), with Python's `%f`
+/// (microseconds) and naive `%z`/`%Z` (empty).
+fn local_strftime(ts: f64, format: &str) -> Result<String, Error> {
+    let secs = ts.floor();
+    let micros = ((ts - secs) * 1_000_000.0).round() as i64;
+    let mut fmt = String::new();
+    let mut chars = format.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            fmt.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('f') => fmt.push_str(&format!("{micros:06}")),
+            Some('z' | 'Z') => {}
+            Some(o) => {
+                fmt.push('%');
+                fmt.push(o);
+            }
+            None => fmt.push('%'),
+        }
+    }
+    let t = secs as libc::time_t;
+    // SAFETY: `tm` is plain data filled in by `localtime_r` from a valid
+    // `time_t`; `strftime` writes at most `buf.len()` bytes into `buf`.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return Err(err(format!("timestamp out of range: {ts}")));
+        }
+        let cfmt = std::ffi::CString::new(fmt).map_err(|_| err("embedded null character"))?;
+        let mut buf = vec![0u8; 256 + format.len() * 16];
+        let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), cfmt.as_ptr(), &tm);
+        buf.truncate(n);
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+}
+
+// ---------------------------------------------------------------- networks
+
+/// A parsed `ip_interface`: address and prefix length.
+fn parse_iface(s: &str) -> Option<(std::net::IpAddr, u32)> {
+    let (a, p) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let addr: std::net::IpAddr = a.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match p {
+        Some(p) => p.parse::<u32>().ok().filter(|p| *p <= max)?,
+        None => max,
+    };
+    Some((addr, prefix))
+}
+
+fn addr_bits(a: std::net::IpAddr) -> (u128, u32) {
+    match a {
+        std::net::IpAddr::V4(v) => (u32::from(v) as u128, 32),
+        std::net::IpAddr::V6(v) => (u128::from(v), 128),
+    }
+}
+
+fn bits_addr(bits: u128, width: u32) -> std::net::IpAddr {
+    if width == 32 {
+        std::net::IpAddr::V4(std::net::Ipv4Addr::from(bits as u32))
+    } else {
+        std::net::IpAddr::V6(std::net::Ipv6Addr::from(bits))
+    }
+}
+
+fn net_mask(prefix: u32, width: u32) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        (u128::MAX << (128 - prefix)) >> (128 - width)
+    }
+}
+
+/// `_filter_ipaddr`: the values passing `ipaddr`/`ipv4`/`ipv6`, as a list.
+fn filtered_ips(value: &MjValue, options: Option<&str>, version: Option<i64>) -> Vec<MjValue> {
+    let versions: &[u8] = match version {
+        Some(4) => &[4],
+        Some(6) => &[6],
+        _ => &[4, 6],
+    };
+    let out = ip_filter(value, versions, options);
+    if out.is_none() || !out.is_true() {
+        return Vec::new();
+    }
+    if out.kind() == ValueKind::Seq {
+        out.try_iter().map(|i| i.collect()).unwrap_or_default()
+    } else {
+        vec![out]
+    }
+}
+
+/// Applies `f` to the first filtered address (string input) or to each
+/// (list input), as Salt's `ip_host`/`network_hosts`/`network_size` do.
+fn per_ip(
+    value: &MjValue,
+    options: Option<String>,
+    version: Option<i64>,
+    f: impl Fn(&str) -> Result<MjValue, Error>,
+) -> Result<MjValue, Error> {
+    let ips = filtered_ips(value, options.as_deref(), version);
+    let Some(first) = ips.first() else {
+        return Ok(MjValue::from(()));
+    };
+    if matches!(value.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        Ok(list(
+            ips.iter()
+                .map(|ip| f(&py_str(ip)))
+                .collect::<Result<_, _>>()?,
+        ))
+    } else {
+        f(&py_str(first))
+    }
+}
+
+/// `ip_host`: `str(ipaddress.ip_interface(x))`.
+fn filter_ip_host(
+    v: MjValue,
+    options: Option<String>,
+    version: Option<i64>,
+) -> Result<MjValue, Error> {
+    per_ip(&v, options, version, |s| {
+        let (a, p) = parse_iface(s).ok_or_else(|| {
+            err(format!(
+                "{s:?} does not appear to be an IPv4 or IPv6 interface"
+            ))
+        })?;
+        Ok(MjValue::from(format!("{a}/{p}")))
+    })
+}
+
+/// `network_hosts`: the usable hosts of `ip_network(x, strict=False)`.
+fn filter_network_hosts(
+    v: MjValue,
+    options: Option<String>,
+    version: Option<i64>,
+) -> Result<MjValue, Error> {
+    per_ip(&v, options, version, |s| {
+        let (a, p) = parse_iface(s).ok_or_else(|| {
+            err(format!(
+                "{s:?} does not appear to be an IPv4 or IPv6 network"
+            ))
+        })?;
+        let (bits, width) = addr_bits(a);
+        let mask = net_mask(p, width);
+        let net = bits & mask;
+        let size_log = width - p;
+        if size_log > 20 {
+            return Err(err(format!(
+                "network_hosts: {s} has too many hosts to list"
+            )));
+        }
+        let last = net + (1u128 << size_log) - 1;
+        let (first, end) = match (width, size_log) {
+            (_, 0) => (net, net),
+            (32, 1) | (128, 1) => (net, last),
+            (32, _) => (net + 1, last - 1),
+            _ => (net + 1, last),
+        };
+        Ok(list(
+            (first..=end)
+                .map(|b| MjValue::from(bits_addr(b, width).to_string()))
+                .collect(),
+        ))
+    })
+}
+
+/// `network_size`: `ip_network(x, strict=False).num_addresses`.
+fn filter_network_size(
+    v: MjValue,
+    options: Option<String>,
+    version: Option<i64>,
+) -> Result<MjValue, Error> {
+    per_ip(&v, options, version, |s| {
+        let (a, p) = parse_iface(s).ok_or_else(|| {
+            err(format!(
+                "{s:?} does not appear to be an IPv4 or IPv6 network"
+            ))
+        })?;
+        let width = if a.is_ipv4() { 32 } else { 128 };
+        let size_log = width - p;
+        Ok(if size_log >= 64 {
+            MjValue::from(1u128.checked_shl(size_log).unwrap_or(u128::MAX))
+        } else {
+            MjValue::from(1i64 << size_log)
+        })
+    })
+}
+
+/// `ipwrap`: IPv6 addresses in square brackets (strings or list items).
+fn filter_ipwrap(v: MjValue) -> Result<MjValue, Error> {
+    let wrap = |x: &MjValue| -> Result<MjValue, Error> {
+        if x.kind() != ValueKind::String || ipv_text(x, 6, None).is_none() {
+            return Ok(x.clone());
+        }
+        let s = py_str(x);
+        let a: std::net::IpAddr = s
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| {
+                err(format!(
+                    "{s:?} does not appear to be an IPv4 or IPv6 address"
+                ))
+            })?;
+        Ok(MjValue::from(format!("[{a}]")))
+    };
+    if v.downcast_object_ref::<MutList>().is_some() || v.downcast_object_ref::<Tuple>().is_some() {
+        let items: Vec<MjValue> = v.try_iter()?.collect();
+        return Ok(list(items.iter().map(wrap).collect::<Result<_, _>>()?));
+    }
+    wrap(&v)
+}
+
+/// `filter_by_networks(values, networks)`: the addresses inside any of the
+/// networks (once per matching network, as Salt's comprehension); a dict
+/// maps interfaces to address lists; `networks=None` keeps everything.
+fn filter_filter_by_networks(values: MjValue, networks: MjValue) -> Result<MjValue, Error> {
+    if networks.is_none() {
+        return Ok(values);
+    }
+    let mut nets = Vec::new();
+    for n in networks.try_iter()? {
+        let s = py_str(&n);
+        let (a, p) = parse_iface(&s).ok_or_else(|| {
+            err(format!(
+                "'{s}' does not appear to be an IPv4 or IPv6 network"
+            ))
+        })?;
+        let (bits, width) = addr_bits(a);
+        if bits & !net_mask(p, width) != 0 {
+            return Err(err(format!("{s} has host bits set")));
+        }
+        nets.push((bits, p, width));
+    }
+    let filter = |ips: &MjValue| -> Result<MjValue, Error> {
+        let mut out = Vec::new();
+        for ip in ips.try_iter()? {
+            let s = py_str(&ip);
+            let a: std::net::IpAddr = s.parse().map_err(|_| {
+                err(format!(
+                    "'{s}' does not appear to be an IPv4 or IPv6 address"
+                ))
+            })?;
+            let (bits, width) = addr_bits(a);
+            for (nb, p, w) in &nets {
+                if *w == width && bits & net_mask(*p, width) == *nb {
+                    out.push(ip.clone());
+                }
+            }
+        }
+        Ok(list(out))
+    };
+    match values.kind() {
+        ValueKind::Map => {
+            let mut out = minijinja::value::BrineMap::new();
+            for k in values.try_iter()? {
+                let v = values.get_item(&k)?;
+                out.insert(k, filter(&v)?);
+            }
+            Ok(minijinja::value::MutMap::new_value(out))
+        }
+        ValueKind::Seq | ValueKind::String => filter(&values),
+        _ => Err(err(format!(
+            "Do not know how to filter a {}",
+            values.kind()
+        ))),
+    }
 }
 
 fn test_equalto(value: MjValue, other: MjValue) -> bool {
@@ -2369,7 +2883,30 @@ pub(crate) fn register(env: &mut Environment, _shared: &Arc<Shared>) {
     env.add_filter("forceescape", filter_forceescape);
     env.add_filter("attr", filter_attr);
     env.add_filter("wordwrap", filter_wordwrap);
+    env.add_filter("random", filter_random);
+    env.add_filter("replace", filter_replace);
+    env.add_filter("compare_dicts", filter_compare_dicts);
+    env.add_filter("is_empty", filter_is_empty);
+    env.add_filter("strftime", filter_strftime);
+    env.add_filter("date_format", filter_strftime);
+    env.add_filter("ip_host", filter_ip_host);
+    env.add_filter("network_hosts", filter_network_hosts);
+    env.add_filter("network_size", filter_network_size);
+    env.add_filter("ipwrap", filter_ipwrap);
+    env.add_filter("filter_by_networks", filter_filter_by_networks);
     env.add_filter("round", filter_round);
+    // Salt filters Brine does not implement: registered so that templates
+    // naming them still load (Jinja2 resolves filters when compiling), and
+    // fail clearly only when one actually runs.
+    for name in UNSUPPORTED_SALT_FILTERS {
+        env.add_filter(*name, move |_: Rest<MjValue>| -> Result<MjValue, Error> {
+            Err(err(format!(
+                "the Salt Jinja filter '{name}' is not supported by Brine"
+            )))
+        });
+    }
+    // Jinja2's `callable`: functions, macros, salt functions, bound methods.
+    env.add_test("callable", |v: MjValue| v.kind() == ValueKind::Plain);
     env.add_test("match", test_match);
     env.add_test("equalto", test_equalto);
     env.add_test("list", test_list);

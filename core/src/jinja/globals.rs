@@ -37,13 +37,65 @@ pub(crate) fn call_function(
     args: &[MjValue],
 ) -> Result<MjValue, Error> {
     let (pos, kwargs) = split_args(args);
+    let in_place = in_place_dest(fun, args, &kwargs);
     match shared.functions.call(fun, pos, kwargs) {
-        Ok(v) => Ok(to_jinja(&v)),
+        Ok(v) => match in_place {
+            Some(dest) => Ok(write_back(dest, &v)),
+            None => Ok(to_jinja(&v)),
+        },
         Err(e) => Err(Error::new(
             ErrorKind::InvalidOperation,
             format!("{SALT_FN_ERROR}{e}"),
         )),
     }
+}
+
+/// The caller's dict that `defaults.merge` / `defaults.update` merge into
+/// (their `in_place=True` default): the first positional argument or the
+/// `dest` keyword, when it is a template dict.
+fn in_place_dest(fun: &str, args: &[MjValue], kwargs: &Map) -> Option<MjValue> {
+    if fun != "defaults.merge" && fun != "defaults.update" {
+        return None;
+    }
+    if kwargs
+        .get(&Value::from("in_place"))
+        .is_some_and(|v| !v.truthy())
+    {
+        return None;
+    }
+    let mut positional = args.iter().filter(|a| !a.is_kwargs());
+    let dest = match positional.next() {
+        Some(d) => d.clone(),
+        None => args
+            .iter()
+            .find(|a| a.is_kwargs())
+            .and_then(|kw| kw.get_item(&MjValue::from("dest")).ok())
+            .filter(|d| !d.is_undefined())?,
+    };
+    dest.downcast_object_ref::<minijinja::value::MutMap>()?;
+    Some(dest)
+}
+
+/// Python mutates the caller's dict in place and returns it: copy the
+/// merged result into `dest` (the template's shared dict) and return it.
+fn write_back(dest: MjValue, merged: &Value) -> MjValue {
+    let fresh = to_jinja(merged);
+    if let (Some(d), Some(f)) = (
+        dest.downcast_object_ref::<minijinja::value::MutMap>(),
+        fresh.downcast_object_ref::<minijinja::value::MutMap>(),
+    ) {
+        let entries: Vec<(MjValue, MjValue)> = f
+            .map()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut m = d.map();
+        m.clear();
+        m.extend(entries);
+        drop(m);
+        return dest;
+    }
+    fresh
 }
 
 /// The `salt` global.

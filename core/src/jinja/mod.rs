@@ -424,6 +424,8 @@ fn render_with(
         Ok(t) => t,
         Err(e) => return Err(make_error(&e, source, &rewritten, name, &env)),
     };
+    // Forget failed lookups of earlier renders (see `undefined_text`).
+    let _ = minijinja::value::take_last_undefined();
     let mut out = match tmpl.render(()) {
         Ok(s) => s,
         Err(e) => return Err(make_error(&e, source, &rewritten, name, &env)),
@@ -458,6 +460,21 @@ fn error_snippet<'s>(e: &minijinja::Error, source: &'s str) -> Option<&'s str> {
 
 /// Jinja2's wording of an undefined-value error.
 fn undefined_text(e: &minijinja::Error, snippet_src: &str, env: &Environment) -> String {
+    // Jinja2's undefined values carry their origin; the VM notes the last
+    // failed lookup, which is where a `set` variable, a macro argument or an
+    // inline if got its undefined value from.
+    let hint = minijinja::value::take_last_undefined().map(|(parent, key, attr)| {
+        let seg = if attr {
+            Seg::Attr(key.to_string())
+        } else if let Some(k) = key.as_str() {
+            Seg::Item(k.to_string())
+        } else if let Some(i) = key.as_i64() {
+            Seg::Index(i)
+        } else {
+            Seg::Item(key.to_string())
+        };
+        missing_text(py_type_name(&parent), &seg)
+    });
     if let Some(snippet) = error_snippet(e, snippet_src) {
         let snippet = snippet.trim();
         // A call of an undefined value: look at the callee.
@@ -466,8 +483,19 @@ fn undefined_text(e: &minijinja::Error, snippet_src: &str, env: &Environment) ->
             _ => snippet,
         };
         if let Some(chain) = parse_chain(callee.trim()) {
+            // A bare name bound to an undefined value: its origin.
+            let bound_undefined = chain.1.is_empty()
+                && e.referenced_locals()
+                    .and_then(|l| l.get(&chain.0))
+                    .is_some_and(|v| v.is_undefined());
+            if let (true, Some(hint)) = (bound_undefined, hint) {
+                return hint;
+            }
             return undefined_in_chain(&chain, env, e.referenced_locals());
         }
+    }
+    if let Some(hint) = hint {
+        return hint;
     }
     match e.detail() {
         Some(d) => d.to_string(),
@@ -574,17 +602,22 @@ fn undefined_in_chain(
         });
         if next.is_none() {
             let tname = parent.as_ref().map(py_type_name).unwrap_or("dict");
-            return match seg {
-                Seg::Index(i) if tname == "list" || tname == "tuple" => {
-                    format!("{tname} object has no element {i}")
-                }
-                Seg::Attr(a) | Seg::Item(a) => format!("'{tname} object' has no attribute '{a}'"),
-                Seg::Index(i) => format!("'{tname} object' has no attribute {i}"),
-            };
+            return missing_text(tname, seg);
         }
         cur = next;
     }
     "undefined value".to_string()
+}
+
+/// Jinja2's hint for a failed lookup on a `tname` value.
+fn missing_text(tname: &str, seg: &Seg) -> String {
+    match seg {
+        Seg::Index(i) if tname == "list" || tname == "tuple" => {
+            format!("{tname} object has no element {i}")
+        }
+        Seg::Attr(a) | Seg::Item(a) => format!("'{tname} object' has no attribute '{a}'"),
+        Seg::Index(i) => format!("'{tname} object' has no attribute {i}"),
+    }
 }
 
 /// Build Salt's message for a minijinja error.
@@ -629,7 +662,10 @@ fn make_error(
                 .to_string();
             // Only filters/tests inside an `if` fail at run time (the others
             // fail when the template is loaded): Jinja2's runtime wording.
-            ("Jinja syntax error: ", format!("No {what} named '{name}' found."))
+            (
+                "Jinja syntax error: ",
+                format!("No {what} named '{name}' found."),
+            )
         }
         ErrorKind::SyntaxError => (
             "Jinja syntax error: ",

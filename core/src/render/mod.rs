@@ -197,9 +197,8 @@ fn json_error_text(e: &serde_json::Error) -> String {
 /// (Salt fails too when it cannot decrypt, as `gpg_decrypt_must_succeed` is
 /// on by default).
 pub fn render_gpg(data: Value) -> Result<Value, RenderError> {
-    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join("gpg").is_file())
-    });
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("gpg").is_file()));
     if !on_path {
         return Err(RenderError::new("GPG unavailable"));
     }

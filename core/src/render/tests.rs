@@ -113,10 +113,13 @@ mod sls {
 
 #[test]
 fn gpg_passes_plain_data_and_refuses_ciphertext() {
-    if std::env::var_os("PATH").is_none_or(|p| {
-        !std::env::split_paths(&p).any(|d| d.join("gpg").is_file())
-    }) {
-        assert_eq!(render_gpg(Value::map()).unwrap_err().message, "GPG unavailable");
+    if std::env::var_os("PATH")
+        .is_none_or(|p| !std::env::split_paths(&p).any(|d| d.join("gpg").is_file()))
+    {
+        assert_eq!(
+            render_gpg(Value::map()).unwrap_err().message,
+            "GPG unavailable"
+        );
         return;
     }
     let plain = render_yaml("a: [1, x]\nb: {c: d}\n").unwrap();

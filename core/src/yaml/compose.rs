@@ -373,3 +373,47 @@ impl Composer<'_> {
         self.parser.end_of_collection()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The composer on the calling thread only.
+    fn direct(src: &str) -> String {
+        format!("{:?}", compose_from(Events::Direct(Parser::new(src))))
+    }
+
+    fn big(tail: &str) -> String {
+        let mut s = String::from("base: &b {x: 1, y: [a, b]}\n");
+        for i in 0..2000 {
+            s.push_str(&format!("k{i}:\n  - 'v {i}'\n  - {{n: {i}, m: *b}}\n"));
+        }
+        s.push_str(tail);
+        assert!(s.len() >= PIPELINE_MIN_LEN);
+        s
+    }
+
+    #[test]
+    fn pipelined_parse_gives_the_same_graph() {
+        let src = big("last: ~\n");
+        let piped = format!("{:?}", compose(&src));
+        assert!(piped.starts_with("Ok(Some("));
+        assert_eq!(piped, direct(&src));
+    }
+
+    #[test]
+    fn pipelined_parse_gives_the_same_errors() {
+        for tail in [
+            "bad: [unclosed\n",
+            "dup: &b 1\n",
+            "tab:\t\x01x\n",
+            "nope: *missing\n",
+            "---\nsecond: doc\n",
+        ] {
+            let src = big(tail);
+            let piped = format!("{:?}", compose(&src));
+            assert!(piped.starts_with("Err("), "{tail:?}: {piped}");
+            assert_eq!(piped, direct(&src), "{tail:?}");
+        }
+    }
+}

@@ -72,10 +72,53 @@ pub struct YamlError {
 /// `salt.utils.yaml.safe_load` except that `!!omap` gives a mapping).
 /// An empty document loads as [`Value::Null`].
 pub fn load(src: &str) -> Result<Value, YamlError> {
+    SHARED_TOP.with(|s| s.borrow_mut().clear());
     match compose::compose(src)? {
         None => Ok(Value::Null),
-        Some(graph) => construct::construct_document(graph),
+        Some(graph) => {
+            note_shared_top(&graph);
+            construct::construct_document(graph)
+        }
     }
+}
+
+thread_local! {
+    static SHARED_TOP: std::cell::RefCell<Vec<(String, String)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Top-level keys whose mapping values are one node (`b: *a_body`): Python
+/// shares that dict, so Salt's compiler mutates both IDs' bodies at once.
+/// Noted as `(later key, first key)` by [`load`] for [`take_shared_top`].
+fn note_shared_top(graph: &compose::Graph) {
+    use compose::NodeKind;
+    let Some(NodeKind::Mapping(pairs)) = graph.nodes.get(graph.root).map(|n| &n.kind) else {
+        return;
+    };
+    let mut first: Vec<(compose::NodeId, &str)> = Vec::new();
+    let mut shared = Vec::new();
+    for (k, v) in pairs {
+        let (Some(key), Some(val)) = (graph.nodes.get(*k), graph.nodes.get(*v)) else {
+            continue;
+        };
+        let (NodeKind::Scalar { value, .. }, NodeKind::Mapping(_)) = (&key.kind, &val.kind) else {
+            continue;
+        };
+        match first.iter().find(|(id, _)| id == v) {
+            Some((_, orig)) => shared.push((value.clone(), orig.to_string())),
+            None => first.push((*v, value)),
+        }
+    }
+    if !shared.is_empty() {
+        SHARED_TOP.with(|s| *s.borrow_mut() = shared);
+    }
+}
+
+/// The `(alias key, original key)` pairs of top-level mapping values shared
+/// through a YAML alias in the last document [`load`]ed on this thread (and
+/// forget them).
+pub fn take_shared_top() -> Vec<(String, String)> {
+    SHARED_TOP.with(|s| std::mem::take(&mut *s.borrow_mut()))
 }
 
 /// `salt.utils.yaml.safe_load` (the Jinja `load_yaml` filter, `import_yaml`):

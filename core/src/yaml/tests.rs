@@ -516,3 +516,12 @@ fn round_trip_through_dump() {
         assert_eq!(l(&dump_with(&v, &cfg)), v, "{flow:?}");
     }
 }
+
+#[test]
+fn shared_top_level_bodies_are_noted() {
+    load("a: &x {k: 1}\nb: {k: 1}\nc: *x\nd: &y 2\ne: *y\n").unwrap();
+    assert_eq!(take_shared_top(), vec![("c".to_string(), "a".to_string())]);
+    assert!(take_shared_top().is_empty());
+    load("a: 1\n").unwrap();
+    assert!(take_shared_top().is_empty());
+}

@@ -195,22 +195,6 @@ fn sort_policy(fun: &str) -> SortMaps {
 }
 
 /// `condition_input`: integers that look like job ids become strings.
-/// Functions that only read (compile, show, look up): they may start with
-/// speculative grains and be redone when the speculation was wrong.
-const SPECULATIVE_FUNS: &[&str] = &[
-    "state.show_lowstate",
-    "state.show_highstate",
-    "state.show_sls",
-    "state.show_low_sls",
-    "state.show_top",
-    "grains.items",
-    "grains.item",
-    "grains.get",
-    "pillar.items",
-    "pillar.item",
-    "pillar.get",
-    "pillar.raw",
-];
 
 fn condition_arg(v: Value) -> Value {
     match v {
@@ -368,25 +352,8 @@ fn main() -> ExitCode {
         .get("output")
         .and_then(Value::as_str)
         .map(str::to_string);
-    // Read-only functions start with speculative grains (see
-    // `grains::grains_speculative`): the slow `man zpool-features` then runs
-    // alongside the compile, and is checked before anything is printed.
-    let speculate = cli.grains_run || SPECULATIVE_FUNS.contains(&fun.as_str());
-    let (ctx, mut speculation) = if speculate {
-        let (grains, speculation) = brine_minion::grains::grains_speculative(&opts);
-        let ctx = Context::new(opts.clone()).with_grains(Value::Map(grains));
-        (ctx, speculation)
-    } else {
-        (Context::new(opts.clone()), None)
-    };
+    let ctx = Context::new(opts.clone());
     ctx.from_cli.store(true, Ordering::SeqCst);
-    // Check the prediction: on a miss, a context with the right grains.
-    let mut recheck = || -> Option<Context> {
-        let fixed = speculation.take()?.verify(&opts)?;
-        let ctx = Context::new(opts.clone()).with_grains(Value::Map(fixed));
-        ctx.from_cli.store(true, Ordering::SeqCst);
-        Some(ctx)
-    };
 
     let wrap = |v: Value| {
         let mut m = Map::new();
@@ -406,7 +373,6 @@ fn main() -> ExitCode {
             Some(o) if o != "highstate" => o.to_string(),
             _ => "nested".to_string(),
         };
-        let ctx = recheck().unwrap_or(ctx);
         print_output(wrap(ctx.grains().clone()), &out, &oopts);
         return ExitCode::SUCCESS;
     }
@@ -422,15 +388,7 @@ fn main() -> ExitCode {
     kwargs.insert(Value::from("__pub_fun"), Value::from(fun.as_str()));
     kwargs.insert(Value::from("__pub_tgt"), Value::from("salt-call"));
 
-    let mut result = ctx.call_raw(&fun, args.clone(), kwargs.clone());
-    let ctx = match recheck() {
-        Some(fixed) => {
-            // Mispredicted: redo the (read-only) call with the right grains.
-            result = fixed.call_raw(&fun, args, kwargs);
-            fixed
-        }
-        None => ctx,
-    };
+    let result = ctx.call_raw(&fun, args, kwargs);
     let ret = match result {
         Ok(v) => v,
         Err(e) => {

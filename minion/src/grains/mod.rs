@@ -52,30 +52,26 @@ fn str_list(v: Vec<String>) -> Value {
 }
 
 /// Start, in the background, the commands the grain collectors will run
-/// (`ip`, `systemctl --version`, `dpkg`, `systemd-detect-virt`/`virt-what`,
-/// `man zpool-features`), so that they run in parallel with each other and
-/// with whatever the caller does meanwhile. Output is identical: the
-/// collectors still decide which command to run and parse it the same way;
-/// see [`sys::prefetch`].
+/// (`ip`, `systemctl --version`, `dpkg`, `systemd-detect-virt`/`virt-what`),
+/// so that they run in parallel with each other and with whatever the caller
+/// does meanwhile. Output is identical: the collectors still decide which
+/// command to run and parse it the same way; see [`sys::prefetch`].
 pub fn prefetch() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(prefetch_now);
 }
 
 fn prefetch_now() {
-    let mut cmds: Vec<(String, Vec<String>)> = Vec::new();
-    let mut merge: Vec<bool> = Vec::new();
+    let mut cmds: Vec<(String, Vec<String>, bool)> = Vec::new();
     let mut add = |prog: Option<std::path::PathBuf>, args: &[&str], m: bool| {
         if let Some(p) = prog {
             cmds.push((
                 p.to_string_lossy().into_owned(),
                 args.iter().map(|a| a.to_string()).collect(),
+                m,
             ));
-            merge.push(m);
         }
     };
-    // Slowest first: it gets a core earliest.
-    add(sys::which("man"), &["zpool-features"], false);
     let ip = sys::which("ip");
     for args in [
         &["link", "show"][..],
@@ -93,7 +89,7 @@ fn prefetch_now() {
         Some(vw) => add(Some(vw), &[], false),
         None => add(sys::which("systemd-detect-virt"), &[], false),
     }
-    sys::prefetch(cmds, &merge);
+    sys::prefetch(cmds);
 }
 
 /// All core grains of this machine (without static grains from config).
@@ -421,21 +417,36 @@ fn devicetree_data() -> Map {
     g
 }
 
+/// `zfs.has_feature_flags`: Salt asks whether `man zpool-features`
+/// succeeds, which costs man-db's whole search (25 ms, more than compiling a
+/// large tree). Brine looks for the page file itself in the manual
+/// directories (`MANPATH` and the standard roots); see docs/compat.md.
+fn zfs_feature_flags() -> bool {
+    sys::which("man").is_some() && zpool_features_page_installed()
+}
+
+/// Whether a zpool-features manual page file exists.
+fn zpool_features_page_installed() -> bool {
+    let mut roots: Vec<String> = std::env::var("MANPATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    for r in ["/usr/share/man", "/usr/local/share/man", "/usr/local/man"] {
+        roots.push(r.to_string());
+    }
+    roots.iter().any(|root| {
+        ["5", "7", "8"].iter().any(|sec| {
+            ["", ".gz", ".bz2", ".xz", ".zst"].iter().any(|ext| {
+                Path::new(&format!("{root}/man{sec}/zpool-features.{sec}{ext}")).exists()
+            })
+        })
+    })
+}
+
 /// The non-core grain modules loaded on Linux by default.
 pub fn extra_grains(opts: &Value) -> Map {
-    extra_grains_with(opts, zfs_feature_flags)
-}
-
-/// `zfs.has_feature_flags`: whether `man zpool-features` succeeds.
-fn zfs_feature_flags() -> bool {
-    sys::which("man")
-        .and_then(|m| sys::run(&m.to_string_lossy(), &["zpool-features"], false))
-        .map(|o| o.retcode == 0)
-        .unwrap_or(false)
-}
-
-/// [`extra_grains`] with `zfs_feature_flags` computed by `feature_flags`.
-fn extra_grains_with(opts: &Value, feature_flags: impl FnOnce() -> bool) -> Map {
     let mut g = Map::new();
     // disks
     let mut disks = Vec::new();
@@ -551,7 +562,11 @@ fn extra_grains_with(opts: &Value, feature_flags: impl FnOnce() -> bool) -> Map 
     let zfs_support =
         has_bin("zpool") && (Path::new("/sys/module/zfs").exists() || has_bin("zfs-fuse"));
     set(&mut g, "zfs_support", Value::Bool(zfs_support));
-    set(&mut g, "zfs_feature_flags", Value::Bool(feature_flags()));
+    set(
+        &mut g,
+        "zfs_feature_flags",
+        Value::Bool(zfs_feature_flags()),
+    );
     g
 }
 
@@ -590,75 +605,6 @@ pub fn grains(opts: &Value) -> Map {
     assemble(opts, core, extra)
 }
 
-/// The grains of [`grains`] before `man zpool-features` has finished, for
-/// read-only functions: `zfs_feature_flags` is predicted from the manual
-/// page files, and the command keeps running in the background. The caller
-/// must call [`Speculation::verify`] before it shows anything, and redo its
-/// work with the corrected grains if the prediction was wrong; so what it
-/// prints is exactly what it would print after waiting. (`man` searches
-/// every manual directory: it takes longer than compiling a large state
-/// tree.)
-pub fn grains_speculative(opts: &Value) -> (Map, Option<Speculation>) {
-    prefetch();
-    let Some(man) = sys::which("man") else {
-        // Salt reports false without `man`: nothing to predict.
-        return (grains(opts), None);
-    };
-    let predicted = zpool_features_page_installed();
-    let core = core_grains(opts);
-    let extra = extra_grains_with(opts, || predicted);
-    let spec = Speculation {
-        man: man.to_string_lossy().into_owned(),
-        predicted,
-        core: core.clone(),
-        extra: extra.clone(),
-    };
-    (assemble(opts, core, extra), Some(spec))
-}
-
-/// Whether the zpool-features manual page is installed where OpenZFS puts
-/// it (a prediction only: `man` itself decides).
-fn zpool_features_page_installed() -> bool {
-    ["/usr/share/man", "/usr/local/share/man", "/usr/local/man"]
-        .iter()
-        .any(|root| {
-            ["man5", "man7"].iter().any(|sec| {
-                std::fs::read_dir(Path::new(root).join(sec)).is_ok_and(|rd| {
-                    rd.flatten().any(|e| {
-                        e.file_name()
-                            .to_string_lossy()
-                            .starts_with("zpool-features.")
-                    })
-                })
-            })
-        })
-}
-
-/// A grains prediction awaiting `man zpool-features` (see
-/// [`grains_speculative`]).
-pub struct Speculation {
-    man: String,
-    predicted: bool,
-    core: Map,
-    extra: Map,
-}
-
-impl Speculation {
-    /// Wait for `man zpool-features`: `None` if the prediction held,
-    /// otherwise the correct grains.
-    pub fn verify(self, opts: &Value) -> Option<Map> {
-        let actual = sys::run(&self.man, &["zpool-features"], false)
-            .map(|o| o.retcode == 0)
-            .unwrap_or(false);
-        if actual == self.predicted {
-            return None;
-        }
-        let mut extra = self.extra;
-        set(&mut extra, "zfs_feature_flags", Value::Bool(actual));
-        Some(assemble(opts, self.core, extra))
-    }
-}
-
 /// Core grains, then the other grain modules, then the static grains.
 fn assemble(opts: &Value, core: Map, extra: Map) -> Map {
     let mut g = core;
@@ -686,43 +632,6 @@ mod tests {
     fn server_id_matches_salt() {
         // Generated with Salt: abs(int(sha256(id).hexdigest(), 16) % 2**31)
         assert_eq!(server_id("x"), 303712385);
-    }
-
-    #[test]
-    fn speculative_grains_are_verified() {
-        let mut opts = Map::new();
-        set(&mut opts, "id", Value::str("m1"));
-        let mut statics = Map::new();
-        set(&mut statics, "roles", Value::List(vec![Value::str("web")]));
-        set(&mut opts, "grains", Value::Map(statics));
-        let opts = Value::Map(opts);
-        let (spec_grains, spec) = grains_speculative(&opts);
-        let checked = match spec {
-            Some(s) => s.verify(&opts).unwrap_or(spec_grains.clone()),
-            None => spec_grains.clone(),
-        };
-        let real = grains(&opts);
-        let keys = |m: &Map| m.keys().cloned().collect::<Vec<_>>();
-        assert_eq!(keys(&checked), keys(&real));
-        let key = Value::str("zfs_feature_flags");
-        assert_eq!(checked.get(&key), real.get(&key));
-
-        // A wrong prediction is corrected, in place, under the static grains.
-        let man = sys::which("man").map(|m| m.to_string_lossy().into_owned());
-        if let Some(man) = man {
-            let actual = zfs_feature_flags();
-            let wrong = Speculation {
-                man,
-                predicted: !actual,
-                core: core_grains(&opts),
-                extra: extra_grains_with(&opts, || !actual),
-            };
-            let fixed = wrong.verify(&opts).expect("misprediction detected");
-            assert_eq!(fixed.get(&key), Some(&Value::Bool(actual)));
-            assert_eq!(keys(&fixed), keys(&real));
-            let roles = Value::str("roles");
-            assert_eq!(fixed.get(&roles), real.get(&roles));
-        }
     }
 
     #[test]

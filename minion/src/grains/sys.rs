@@ -73,11 +73,11 @@ static PREFETCHED: Mutex<Vec<(CmdKey, JoinHandle<Option<CmdOut>>)>> = Mutex::new
 /// output ready in [`run`]. The command lines and their environment are the
 /// same as [`run`] would use, so the results are identical; a command that
 /// is never asked for is simply discarded.
-pub fn prefetch(cmds: Vec<(String, Vec<String>)>, merge_stderr: &[bool]) {
+pub fn prefetch(cmds: Vec<(String, Vec<String>, bool)>) {
     let Ok(mut pending) = PREFETCHED.lock() else {
         return;
     };
-    for ((prog, args), merge) in cmds.into_iter().zip(merge_stderr.iter().copied()) {
+    for (prog, args, merge) in cmds {
         let key = (prog.clone(), args.clone(), merge);
         if pending.iter().any(|(k, _)| *k == key) {
             continue;

@@ -1,7 +1,8 @@
 //! `defaults` (salt/modules/defaults.py): merge, deepcopy, update.
 //!
-//! Salt's `in_place=True` also mutates the caller's dict; through the
-//! `Functions` seam Brine only returns the merged value.
+//! Salt's `in_place=True` also mutates the caller's dict: these functions
+//! return the merged value and the Jinja bridge (`core/src/jinja/globals.rs`,
+//! `in_place_dest`) copies it back into the template's dict.
 
 use super::{bind, Context, ModFn};
 use brine_core::config::dictupdate;

@@ -141,7 +141,9 @@ fn with_compiler(
 /// the minion's own): `state_top` becomes a `salt://` URL and the master-only
 /// `jinja_*` settings get their defaults. Skipped for `local_state`.
 fn gen_opts(m: &mut Map) {
-    if m.get(&Value::from("local_state")).is_some_and(Value::truthy) {
+    if m.get(&Value::from("local_state"))
+        .is_some_and(Value::truthy)
+    {
         return;
     }
     let top = m

@@ -251,10 +251,19 @@ fn eval_binop(op: BinOpKind, left: &Value, right: &Value) -> Option<Value> {
         BinOpKind::Concat => Some(ops::string_concat(left.clone(), right)),
         BinOpKind::Eq => Some(Value::from(left == right)),
         BinOpKind::Ne => Some(Value::from(left != right)),
-        BinOpKind::Lt => Some(Value::from(left < right)),
-        BinOpKind::Lte => Some(Value::from(left <= right)),
-        BinOpKind::Gt => Some(Value::from(left > right)),
-        BinOpKind::Gte => Some(Value::from(left >= right)),
+        // BRINE PATCH: never fold an ordering Python refuses (it fails at run time).
+        BinOpKind::Lt => ops::check_ordering("<", left, right)
+            .ok()
+            .map(|_| Value::from(left < right)),
+        BinOpKind::Lte => ops::check_ordering("<=", left, right)
+            .ok()
+            .map(|_| Value::from(left <= right)),
+        BinOpKind::Gt => ops::check_ordering(">", left, right)
+            .ok()
+            .map(|_| Value::from(left > right)),
+        BinOpKind::Gte => ops::check_ordering(">=", left, right)
+            .ok()
+            .map(|_| Value::from(left >= right)),
         BinOpKind::In => ops::contains(right, left).ok(),
         BinOpKind::ScAnd => Some(if left.is_true() && right.is_true() {
             right.clone()
@@ -273,10 +282,19 @@ fn eval_compare(op: CompareOpKind, left: &Value, right: &Value) -> Option<Value>
     match op {
         CompareOpKind::Eq => Some(Value::from(left == right)),
         CompareOpKind::Ne => Some(Value::from(left != right)),
-        CompareOpKind::Lt => Some(Value::from(left < right)),
-        CompareOpKind::Lte => Some(Value::from(left <= right)),
-        CompareOpKind::Gt => Some(Value::from(left > right)),
-        CompareOpKind::Gte => Some(Value::from(left >= right)),
+        // BRINE PATCH: never fold an ordering Python refuses (it fails at run time).
+        CompareOpKind::Lt => ops::check_ordering("<", left, right)
+            .ok()
+            .map(|_| Value::from(left < right)),
+        CompareOpKind::Lte => ops::check_ordering("<=", left, right)
+            .ok()
+            .map(|_| Value::from(left <= right)),
+        CompareOpKind::Gt => ops::check_ordering(">", left, right)
+            .ok()
+            .map(|_| Value::from(left > right)),
+        CompareOpKind::Gte => ops::check_ordering(">=", left, right)
+            .ok()
+            .map(|_| Value::from(left >= right)),
         CompareOpKind::In => ops::contains(right, left).ok(),
         CompareOpKind::NotIn => ops::contains(right, left)
             .ok()

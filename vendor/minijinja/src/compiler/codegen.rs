@@ -813,7 +813,8 @@ impl<'source> CodeGenerator<'source> {
                 let local_id = get_local_id(&mut self.filter_local_ids, f.name);
                 if !self.soft {
                     // BRINE PATCH: resolved when the template is loaded.
-                    self.hard_lookups.push((true, f.name, f.span().start_line as usize));
+                    self.hard_lookups
+                        .push((true, f.name, f.span().start_line as usize));
                 }
                 self.add(Instruction::ApplyFilter(f.name, arg_count, local_id));
                 self.pop_span();
@@ -825,7 +826,8 @@ impl<'source> CodeGenerator<'source> {
                 let local_id = get_local_id(&mut self.test_local_ids, f.name);
                 if !self.soft {
                     // BRINE PATCH: resolved when the template is loaded.
-                    self.hard_lookups.push((false, f.name, f.span().start_line as usize));
+                    self.hard_lookups
+                        .push((false, f.name, f.span().start_line as usize));
                 }
                 self.add(Instruction::PerformTest(f.name, arg_count, local_id));
                 self.pop_span();

@@ -661,9 +661,7 @@ impl<'a> Parser<'a> {
             // they are valid keyword argument names (`f(true='yes')`).
             let const_name = match ok!(self.stream.current()) {
                 Some((
-                    Token::Ident(
-                        name @ ("true" | "True" | "false" | "False" | "none" | "None"),
-                    ),
+                    Token::Ident(name @ ("true" | "True" | "false" | "False" | "none" | "None")),
                     span,
                 )) => Some((*name, span)),
                 _ => None,

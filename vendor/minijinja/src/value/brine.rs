@@ -310,3 +310,22 @@ impl Object for Tuple {
         f.write_str(")")
     }
 }
+
+thread_local! {
+    static LAST_UNDEFINED: std::cell::RefCell<Option<(Value, Value, bool)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Jinja2's undefined values remember where they came from ("'dict object'
+/// has no attribute 'x'") and report that when used later (after a `set`,
+/// through a macro argument, from an inline if). minijinja's do not, so the
+/// VM notes the last failed attribute/item lookup on a defined value:
+/// `(parent, key, is_attribute)`.
+pub(crate) fn note_undefined(parent: &Value, key: Value, attr: bool) {
+    LAST_UNDEFINED.with(|l| *l.borrow_mut() = Some((parent.clone(), key, attr)));
+}
+
+/// The last failed lookup noted by the VM on this thread (and forget it).
+pub fn take_last_undefined() -> Option<(Value, Value, bool)> {
+    LAST_UNDEFINED.with(|l| l.borrow_mut().take())
+}

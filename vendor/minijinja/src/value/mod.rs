@@ -226,7 +226,11 @@ pub(crate) use crate::value::serialize::StaticKeyMap;
 mod type_erase;
 // BRINE PATCH: shared mutable list/dict containers and Python repr helpers.
 mod brine;
-pub use self::brine::{py_float_repr, py_str_repr, write_py_repr, BrineMap, MutList, MutMap, Tuple};
+pub(crate) use self::brine::note_undefined;
+pub use self::brine::{
+    py_float_repr, py_str_repr, take_last_undefined, write_py_repr, BrineMap, MutList, MutMap,
+    Tuple,
+};
 mod argtypes;
 #[cfg(feature = "deserialization")]
 mod deserialize;

@@ -569,9 +569,9 @@ pub fn check_ordering(op: &str, lhs: &Value, rhs: &Value) -> Result<(), Error> {
         }
     }
     match (lhs.kind(), rhs.kind()) {
-        (K::Bool | K::Number, K::Bool | K::Number) | (K::String, K::String) | (K::Bytes, K::Bytes) => {
-            Ok(())
-        }
+        (K::Bool | K::Number, K::Bool | K::Number)
+        | (K::String, K::String)
+        | (K::Bytes, K::Bytes) => Ok(()),
         (K::Seq, K::Seq) => {
             let (Ok(a), Ok(b)) = (lhs.try_iter(), rhs.try_iter()) else {
                 return Ok(());

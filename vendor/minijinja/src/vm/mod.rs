@@ -375,7 +375,13 @@ impl<'env> Vm<'env> {
                     // special case.
                     stack.push(match a.get_attr_fast(name) {
                         Some(value) => assert_valid!(value),
-                        None => ctx_ok!(undefined_behavior.handle_undefined(a.is_undefined())),
+                        None => {
+                            // BRINE PATCH: remember the failed lookup (Jinja2's hint).
+                            if !a.is_undefined() {
+                                crate::value::note_undefined(&a, Value::from(*name), true);
+                            }
+                            ctx_ok!(undefined_behavior.handle_undefined(a.is_undefined()))
+                        }
                     });
                 }
                 Instruction::SetAttr(name) => {
@@ -395,7 +401,13 @@ impl<'env> Vm<'env> {
                     b = stack.pop();
                     stack.push(match b.get_item_opt(&a) {
                         Some(value) => assert_valid!(value),
-                        None => ctx_ok!(undefined_behavior.handle_undefined(b.is_undefined())),
+                        None => {
+                            // BRINE PATCH: remember the failed lookup (Jinja2's hint).
+                            if !b.is_undefined() {
+                                crate::value::note_undefined(&b, a.clone(), false);
+                            }
+                            ctx_ok!(undefined_behavior.handle_undefined(b.is_undefined()))
+                        }
                     });
                 }
                 Instruction::Slice => {

@@ -195,7 +195,6 @@ fn sort_policy(fun: &str) -> SortMaps {
 }
 
 /// `condition_input`: integers that look like job ids become strings.
-
 fn condition_arg(v: Value) -> Value {
     match v {
         Value::Int(i) if i >= 0 && i.to_string().len() == 20 => Value::Str(i.to_string()),

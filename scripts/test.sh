@@ -52,4 +52,16 @@ export SALT_CALL="$VENV/bin/salt-call"
 # The differential suite runs target/debug/brine-call: build it first (a test
 # cannot build another crate's binary itself).
 cargo build -p brine-minion --bin brine-call
-cargo test --workspace --no-fail-fast "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run: cargo's last "test result" line is a
+# doc-test run with no tests, which reads as if nothing ran. The differential
+# runner reports its cases in its own "differential: N passed, N failed" line.
+awk '
+    /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
+    /^differential: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+    END { printf "all: %d passed, %d failed\n", p, f }
+' "$log"
+exit "$status"

@@ -220,7 +220,7 @@ pub fn core_grains(opts: &Value) -> Map {
 
 /// `server_id`: SHA-256 of the minion id, modulo 2**31.
 pub fn server_id(id: &str) -> i128 {
-    let digest = sys::sha256(id.as_bytes());
+    let digest = brine_core::jinja::hashes::sha256(id.as_bytes());
     // (big-endian 256-bit integer) mod 2^31 == its low 31 bits
     let low = u32::from_be_bytes([digest[28], digest[29], digest[30], digest[31]]);
     (low & 0x7fff_ffff) as i128

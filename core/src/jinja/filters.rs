@@ -67,23 +67,9 @@ fn json_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
 }
 
-fn json_float(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".into()
-    } else if f.is_infinite() {
-        if f > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        }
-    } else {
-        py_float_repr(f)
-    }
-}
-
 fn json_key(k: &Value) -> String {
     match k {
-        Value::Float(f) => json_float(*f),
+        Value::Float(f) => crate::output::json::float(*f),
         other => other.key_string(),
     }
 }
@@ -100,7 +86,7 @@ fn json_write(out: &mut String, v: &Value, o: JsonOptions, depth: usize) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(f) => out.push_str(&json_float(*f)),
+        Value::Float(f) => out.push_str(&crate::output::json::float(*f)),
         Value::Str(s) => json_str(out, s, o.ensure_ascii),
         Value::Bytes(b) => json_str(out, &String::from_utf8_lossy(b), o.ensure_ascii),
         Value::List(l) => {
@@ -2020,7 +2006,7 @@ fn filter_indent(s: MjValue, args: Rest<MjValue>, kw: Kwargs) -> Result<MjValue,
         .map(|v| v.is_true())
         .unwrap_or(kw_bool(&kw, "blank", false)?);
     let text = format!("{}\n", py_str(&s));
-    let lines = py_splitlines(&text);
+    let lines = crate::output::nested::splitlines(&text);
     let mut rv = if blank {
         lines.join(&format!("\n{indention}"))
     } else {
@@ -2045,42 +2031,6 @@ fn filter_indent(s: MjValue, args: Rest<MjValue>, kw: Kwargs) -> Result<MjValue,
         rv = format!("{indention}{rv}");
     }
     Ok(MjValue::from(rv))
-}
-
-/// Python's `str.splitlines()`.
-fn py_splitlines(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let is_break = matches!(
-            c,
-            '\n' | '\r'
-                | '\u{b}'
-                | '\u{c}'
-                | '\u{1c}'
-                | '\u{1d}'
-                | '\u{1e}'
-                | '\u{85}'
-                | '\u{2028}'
-                | '\u{2029}'
-        );
-        if is_break {
-            out.push(&s[start..i]);
-            let mut end = i + c.len_utf8();
-            if c == '\r' {
-                if let Some((j, '\n')) = chars.peek().copied() {
-                    chars.next();
-                    end = j + 1;
-                }
-            }
-            start = end;
-        }
-    }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
 }
 
 fn test_list(value: MjValue) -> bool {
@@ -2208,7 +2158,7 @@ fn filter_wordwrap(s: String, args: Rest<MjValue>, kw: Kwargs) -> Result<String,
         .unwrap_or_else(|| "\n".into());
     let hyphens = arg(3, "break_on_hyphens")?.is_none_or(|v| v.is_true());
     kw.assert_all_used()?;
-    Ok(py_splitlines(&s)
+    Ok(crate::output::nested::splitlines(&s)
         .iter()
         .map(|line| textwrap(line, width, break_long, hyphens).join(&wrapstring))
         .collect::<Vec<_>>()

@@ -60,7 +60,8 @@ fn quote_into(s: &str, out: &mut String) {
     out.push('"');
 }
 
-fn float(f: f64) -> String {
+/// A float as Python's `json.dumps` writes it (`NaN`, `Infinity`, repr).
+pub(crate) fn float(f: f64) -> String {
     if f.is_nan() {
         "NaN".into()
     } else if f.is_infinite() {

@@ -127,21 +127,17 @@ impl Compiler<'_> {
 
     /// `state.show_sls mods saltenv=...`: the highstate of those SLS.
     pub fn sls(&self, mods: &[String], saltenv: &str) -> Result<Value, Errors> {
-        let mut hs = self.hs(Some(saltenv.to_string()));
-        let matches = vec![(
-            saltenv.to_string(),
-            mods.iter().cloned().map(Value::Str).collect(),
-        )];
-        let (high, mut errors) = hs.render_highstate(&matches);
-        errors.extend(highstate::verify_high(&high));
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        Ok(Value::Map(high))
+        self.sls_high(mods, saltenv).map(Value::Map)
     }
 
-    /// `state.show_low_sls`.
+    /// `state.show_low_sls`: the low chunks of [`Compiler::sls`].
     pub fn low_sls(&self, mods: &[String], saltenv: &str) -> Result<Value, Errors> {
+        let high = self.sls_high(mods, saltenv)?;
+        Ok(Value::List(lowstate::compile_high_data(&high)))
+    }
+
+    /// The verified highstate of `mods` in `saltenv`.
+    fn sls_high(&self, mods: &[String], saltenv: &str) -> Result<Map, Errors> {
         let mut hs = self.hs(Some(saltenv.to_string()));
         let matches = vec![(
             saltenv.to_string(),
@@ -152,7 +148,7 @@ impl Compiler<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Value::List(lowstate::compile_high_data(&high)))
+        Ok(high)
     }
 }
 

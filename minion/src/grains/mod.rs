@@ -229,7 +229,7 @@ pub fn server_id(id: &str) -> i128 {
 fn kernelparams() -> Option<Value> {
     let bytes = std::fs::read("/proc/cmdline").ok()?;
     let text = String::from_utf8_lossy(&bytes);
-    let items = sys::shlex_split(&text)?;
+    let items = crate::modules::cmd::shlex_split(&text).ok()?;
     let mut out = Vec::new();
     for item in items {
         let data: Vec<&str> = item.split('=').collect();

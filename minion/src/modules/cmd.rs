@@ -78,7 +78,8 @@ pub fn shlex_split(s: &str) -> Result<Vec<String>, String> {
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            c if c.is_whitespace() => {
+            // Python's shlex (posix mode) splits on these four only.
+            ' ' | '\t' | '\n' | '\r' => {
                 if in_word {
                     out.push(std::mem::take(&mut cur));
                     in_word = false;
@@ -436,6 +437,13 @@ mod tests {
         );
         assert_eq!(shlex_split("a \"x\\y\"").unwrap(), vec!["a", "x\\y"]);
         assert!(shlex_split("a 'b").is_err());
+        assert!(shlex_split("a \"b").is_err());
+        assert_eq!(
+            shlex_split(r#"a=b "c d"=e 'f' g\ h"#).unwrap(),
+            vec!["a=b", "c d=e", "f", "g h"]
+        );
+        // Python's shlex splits on space, tab, CR and LF only.
+        assert_eq!(shlex_split("a\u{a0}b\x0bc").unwrap(), vec!["a\u{a0}b\x0bc"]);
         assert_eq!(shlex_split("  ").unwrap(), Vec::<String>::new());
     }
 

@@ -17,6 +17,7 @@
 pub mod compile;
 pub mod config;
 pub mod fileclient;
+pub mod fsutil;
 pub mod functions;
 pub mod jinja;
 pub mod matcher;

@@ -2,3 +2,5 @@
 
 pub mod grains;
 pub mod modules;
+pub mod runtime;
+pub mod states;

@@ -15,20 +15,27 @@
 pub mod cmd;
 pub mod config;
 pub mod cp;
+pub mod cron;
 pub mod defaults;
+pub mod docker;
 pub mod environ;
 pub mod file;
 pub mod grains;
+pub mod group;
 pub mod hashutil;
 pub mod log;
 #[path = "match.rs"]
 pub mod match_;
 pub mod mine;
+pub mod mount;
 pub mod network;
 pub mod pillar;
+pub mod pkg;
 pub mod sdb;
+pub mod service;
 pub mod slsutil;
 pub mod state;
+pub mod sysctl;
 pub mod test;
 pub mod user;
 
@@ -49,19 +56,26 @@ pub const MODULES: &[(&str, &[(&str, ModFn)])] = &[
     ("cmd", cmd::FUNCTIONS),
     ("config", config::FUNCTIONS),
     ("cp", cp::FUNCTIONS),
+    ("cron", cron::FUNCTIONS),
     ("defaults", defaults::FUNCTIONS),
+    ("docker", docker::FUNCTIONS),
     ("environ", environ::FUNCTIONS),
     ("file", file::FUNCTIONS),
     ("grains", grains::FUNCTIONS),
+    ("group", group::FUNCTIONS),
     ("hashutil", hashutil::FUNCTIONS),
     ("log", log::FUNCTIONS),
     ("match", match_::FUNCTIONS),
     ("mine", mine::FUNCTIONS),
+    ("mount", mount::FUNCTIONS),
     ("network", network::FUNCTIONS),
     ("pillar", pillar::FUNCTIONS),
+    ("pkg", pkg::FUNCTIONS),
     ("sdb", sdb::FUNCTIONS),
+    ("service", service::FUNCTIONS),
     ("slsutil", slsutil::FUNCTIONS),
     ("state", state::FUNCTIONS),
+    ("sysctl", sysctl::FUNCTIONS),
     ("test", test::FUNCTIONS),
     ("user", user::FUNCTIONS),
 ];

@@ -1,0 +1,5 @@
+//! `mount` execution functions (salt/modules/mount.py, Linux/Debian flavour).
+
+use super::ModFn;
+
+pub const FUNCTIONS: &[(&str, ModFn)] = &[];

@@ -1,0 +1,5 @@
+//! `cmd` states (salt/states/cmd.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

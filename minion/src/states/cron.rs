@@ -1,0 +1,5 @@
+//! `cron` states (salt/states/cron.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

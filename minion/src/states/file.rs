@@ -1,0 +1,5 @@
+//! `file` states (salt/states/file.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

@@ -1,0 +1,5 @@
+//! `group` states (salt/states/group.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

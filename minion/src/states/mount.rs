@@ -1,0 +1,5 @@
+//! `mount` states (salt/states/mount.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

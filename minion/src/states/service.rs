@@ -1,0 +1,5 @@
+//! `service` states (salt/states/service.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

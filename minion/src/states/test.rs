@@ -1,0 +1,5 @@
+//! `test` states (salt/states/test.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

@@ -1,0 +1,5 @@
+//! `user` states (salt/states/user.py).
+
+use super::StateFunction;
+
+pub const FUNCTIONS: &[StateFunction] = &[];

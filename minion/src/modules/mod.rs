@@ -20,6 +20,7 @@ pub mod defaults;
 pub mod docker;
 pub mod environ;
 pub mod file;
+pub mod file_edit;
 pub mod grains;
 pub mod group;
 pub mod hashutil;
@@ -61,6 +62,7 @@ pub const MODULES: &[(&str, &[(&str, ModFn)])] = &[
     ("docker", docker::FUNCTIONS),
     ("environ", environ::FUNCTIONS),
     ("file", file::FUNCTIONS),
+    ("file", file_edit::FUNCTIONS),
     ("grains", grains::FUNCTIONS),
     ("group", group::FUNCTIONS),
     ("hashutil", hashutil::FUNCTIONS),

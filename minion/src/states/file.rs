@@ -1,5 +1,0 @@
-//! `file` states (salt/states/file.py).
-
-use super::StateFunction;
-
-pub const FUNCTIONS: &[StateFunction] = &[];

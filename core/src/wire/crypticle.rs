@@ -118,7 +118,7 @@ impl Crypticle {
 
     /// `Crypticle.decrypt`.
     pub fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>, CrypticleError> {
-        if data.len() < SIG_SIZE + 2 * BLOCK || (data.len() - SIG_SIZE) % BLOCK != 0 {
+        if data.len() < SIG_SIZE + 2 * BLOCK || !(data.len() - SIG_SIZE).is_multiple_of(BLOCK) {
             return Err(CrypticleError::Malformed);
         }
         let (body, sig) = data.split_at(data.len() - SIG_SIZE);

@@ -364,7 +364,8 @@ pub fn virtual_grains(cpuarch_virtual_hint: Option<&str>) -> Map {
         let Some(path) = sys::which(command) else {
             continue;
         };
-        let Some(out) = sys::run(&path.to_string_lossy(), &[], false) else {
+        // The virtualisation probes describe this boot's machine.
+        let Some(out) = sys::run_cached(&path.to_string_lossy(), &[], false, true) else {
             continue;
         };
         if out.retcode > 0 {

@@ -14,6 +14,7 @@
 
 pub mod hw;
 pub mod net;
+pub mod netlink;
 pub mod os;
 pub mod sys;
 
@@ -72,22 +73,22 @@ fn prefetch_now() {
             ));
         }
     };
-    let ip = sys::which("ip");
-    for args in [
-        &["link", "show"][..],
-        &["addr", "show"],
-        &["-4", "route", "show"],
-        &["-6", "route", "show"],
-    ] {
-        add(ip.clone(), args, true);
-    }
+    // Outputs kept by `sys::run_cached` need no child process at all.
+    let mut add_uncached = |prog: Option<std::path::PathBuf>, args: &[&str], m: bool, boot| {
+        let cached = prog
+            .as_ref()
+            .is_some_and(|p| sys::is_cached(&p.to_string_lossy(), args, m, boot));
+        if !cached {
+            add(prog, args, m);
+        }
+    };
     if has_bin("localectl") {
-        add(sys::which("systemctl"), &["--version"], false);
+        add_uncached(sys::which("systemctl"), &["--version"], false, false);
     }
-    add(sys::which("dpkg"), &["--print-architecture"], true);
+    add_uncached(sys::which("dpkg"), &["--print-architecture"], true, false);
     match sys::which("virt-what") {
-        Some(vw) => add(Some(vw), &[], false),
-        None => add(sys::which("systemd-detect-virt"), &[], false),
+        Some(vw) => add_uncached(Some(vw), &[], false, true),
+        None => add_uncached(sys::which("systemd-detect-virt"), &[], false, true),
     }
     sys::prefetch(cmds);
 }
@@ -96,7 +97,17 @@ fn prefetch_now() {
 pub fn core_grains(opts: &Value) -> Map {
     let mut g = Map::new();
     // Name resolution is slow: run it alongside the other collectors.
-    let fqdn_thread = std::thread::spawn(net::fqhostname);
+    // The fqdn's forward look-ups (`fqdn_ip4`, `fqdn_ip6`) follow it at
+    // once, each on its own thread; they are dropped below when the
+    // machine has no address of that family (Salt skips them then).
+    let fqdn_thread = std::thread::spawn(|| {
+        let fqdn = net::fqhostname();
+        let name = fqdn.clone();
+        let v6 = std::thread::spawn(move || net::fqdn_ips(&name, true));
+        let v4 = net::fqdn_ips(&fqdn, false);
+        let v6 = v6.join().unwrap_or_default();
+        (fqdn, v4, v6)
+    });
     let ifaces = net::interfaces();
     let fqdns_thread = if opt_bool(opts, "enable_fqdns_grains", true) {
         let ifaces = ifaces.clone();
@@ -143,7 +154,12 @@ pub fn core_grains(opts: &Value) -> Map {
         .to_string();
     set(&mut g, "server_id", Value::Int(server_id(&id)));
     // hostname
-    let fqdn = fqdn_thread.join().unwrap_or_else(|_| net::fqhostname());
+    let (fqdn, lookup_ip4, lookup_ip6) = fqdn_thread.join().unwrap_or_else(|_| {
+        let fqdn = net::fqhostname();
+        let v4 = net::fqdn_ips(&fqdn, false);
+        let v6 = net::fqdn_ips(&fqdn, true);
+        (fqdn, v4, v6)
+    });
     set(&mut g, "localhost", Value::str(sys::gethostname()));
     set(&mut g, "fqdn", Value::str(fqdn.clone()));
     let (host, domain) = fqdn.split_once('.').unwrap_or((fqdn.as_str(), ""));
@@ -174,12 +190,12 @@ pub fn core_grains(opts: &Value) -> Map {
     let fqdn_ip4 = if ipv4.is_empty() {
         Vec::new()
     } else {
-        net::fqdn_ips(&fqdn, false)
+        lookup_ip4
     };
     let fqdn_ip6 = if ipv6.is_empty() {
         Vec::new()
     } else {
-        net::fqdn_ips(&fqdn, true)
+        lookup_ip6
     };
     set(&mut g, "ipv4", str_list(ipv4));
     set(&mut g, "ipv6", str_list(ipv6));
@@ -313,7 +329,7 @@ fn os_data() -> Map {
         let mut version = "UNDEFINED".to_string();
         let mut features = String::new();
         if let Some(o) = sys::which("systemctl")
-            .and_then(|p| sys::run(&p.to_string_lossy(), &["--version"], false))
+            .and_then(|p| sys::run_cached(&p.to_string_lossy(), &["--version"], false, false))
         {
             if o.retcode == 0 {
                 let lines: Vec<&str> = o.stdout.lines().collect();

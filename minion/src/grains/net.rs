@@ -82,11 +82,15 @@ pub fn parse_ip_output(out: &str) -> Vec<Iface> {
 }
 
 /// The interfaces of this machine (`salt.utils.network.linux_interfaces`,
-/// `ip` variant only).
+/// `ip` variant only: Salt needs `ip` installed). Read over rtnetlink
+/// ([`super::netlink`]); the `ip` commands are the fallback.
 pub fn interfaces() -> Vec<Iface> {
     let Some(ip) = sys::which("ip") else {
         return Vec::new();
     };
+    if let Ok(ifaces) = super::netlink::interfaces() {
+        return ifaces;
+    }
     let ip = ip.to_string_lossy().into_owned();
     let link = sys::run(&ip, &["link", "show"], true)
         .map(|o| o.stdout)
@@ -389,20 +393,28 @@ pub fn default_gateway() -> Option<Map> {
     set(&mut g, "ip4_gw", Value::Bool(false));
     set(&mut g, "ip6_gw", Value::Bool(false));
     for v in ["4", "6"] {
-        let flag = format!("-{v}");
-        let Some(out) = sys::run(&ip, &[&flag, "route", "show"], true) else {
-            continue;
+        let route = match super::netlink::default_route(v == "6") {
+            Ok(r) => r,
+            Err(_) => {
+                let flag = format!("-{v}");
+                let Some(out) = sys::run(&ip, &[&flag, "route", "show"], true) else {
+                    continue;
+                };
+                out.stdout
+                    .lines()
+                    .find(|l| l.starts_with("default"))
+                    .map(|l| {
+                        let cols: Vec<&str> = l.split_whitespace().collect();
+                        (cols.len() >= 3 && cols[1] == "via").then(|| cols[2].to_string())
+                    })
+            }
         };
-        for line in out.stdout.lines() {
-            if line.starts_with("default") {
-                set(&mut g, "ip_gw", Value::Bool(true));
-                let key = format!("ip{v}_gw");
-                set(&mut g, &key, Value::Bool(true));
-                let cols: Vec<&str> = line.split_whitespace().collect();
-                if cols.len() >= 3 && cols[1] == "via" {
-                    set(&mut g, &key, Value::str(cols[2]));
-                }
-                break;
+        if let Some(gw) = route {
+            set(&mut g, "ip_gw", Value::Bool(true));
+            let key = format!("ip{v}_gw");
+            set(&mut g, &key, Value::Bool(true));
+            if let Some(gw) = gw {
+                set(&mut g, &key, Value::Str(gw));
             }
         }
     }

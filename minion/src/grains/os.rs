@@ -495,7 +495,12 @@ fn oscodename_quirks(osr: &[(String, String)]) -> Option<String> {
 pub fn osarch(os_family: &str, cpuarch: &str) -> Value {
     if os_family == "Debian" {
         if let Some(dpkg) = sys::which("dpkg") {
-            if let Some(o) = sys::run(&dpkg.to_string_lossy(), &["--print-architecture"], true) {
+            if let Some(o) = sys::run_cached(
+                &dpkg.to_string_lossy(),
+                &["--print-architecture"],
+                true,
+                false,
+            ) {
                 return Value::str(o.stdout.trim());
             }
         }

@@ -24,6 +24,7 @@ pub mod matcher;
 pub mod output;
 pub mod render;
 pub mod value;
+pub mod wire;
 pub mod yaml;
 
 pub use value::{Map, Value};

@@ -58,10 +58,11 @@ status=0
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 # One closing line for the whole run: cargo's last "test result" line is a
 # doc-test run with no tests, which reads as if nothing ran. The differential
-# runner reports its cases in its own "differential: N passed, N failed" line.
+# runners report their cases in their own "differential: N passed, N failed"
+# and "apply: N passed, N failed" lines.
 awk '
     /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
-    /^differential: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+    /^(differential|apply): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
     END { printf "all: %d passed, %d failed\n", p, f }
 ' "$log"
 exit "$status"

@@ -590,6 +590,11 @@ fn undefined_in_chain(
         let e = env.compile_expression(base).ok()?;
         e.eval(()).ok()
     });
+    // Jinja2 reports the undefined base itself ("'nope' is undefined"),
+    // not an attribute lookup on it.
+    if cur.as_ref().is_none_or(|v| v.is_undefined()) {
+        return format!("'{base}' is undefined");
+    }
     for seg in segs {
         let parent = cur.filter(|v| !v.is_undefined());
         let next = parent.as_ref().and_then(|p| {

@@ -47,6 +47,24 @@ else
     fi
 fi
 "$VENV/bin/salt-call" --version
+
+# System tools the real-effect tests use (apt/dpkg for pkg, update-rc.d's
+# insserv for service, crontab for cron, dpkg-scanpackages for the local apt
+# repository). Installed only when missing and only as root.
+need=()
+command -v insserv >/dev/null 2>&1 || [ -x /usr/sbin/insserv ] || [ -x /sbin/insserv ] || need+=(insserv)
+command -v crontab >/dev/null 2>&1 || need+=(cron)
+command -v dpkg-scanpackages >/dev/null 2>&1 || need+=(dpkg-dev)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing ${need[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null ||
+            { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null; } ||
+            echo "test.sh: WARNING: could not install ${need[*]}; the tests that need them will say so" >&2
+    else
+        echo "test.sh: WARNING: ${need[*]} missing and cannot be installed (not root or no apt-get)" >&2
+    fi
+fi
 export SALT_CALL="$VENV/bin/salt-call"
 
 # The differential suite runs target/debug/brine-call: build it first (a test

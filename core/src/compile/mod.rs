@@ -152,6 +152,15 @@ impl Compiler<'_> {
     }
 }
 
+/// The low chunks to run and the high data they were compiled from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPlan {
+    /// The verified high data after `requisite_in` and excludes.
+    pub high: Map,
+    /// The ordered low chunks.
+    pub chunks: Vec<Value>,
+}
+
 /// What `state.highstate` / `state.apply` (no args) should run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HighstatePlan {
@@ -185,6 +194,12 @@ impl Compiler<'_> {
     /// `State.call_high` up to the chunks: extend, verify (stopping on
     /// errors), requisite_in, exclude, compile.
     pub fn call_high_chunks(&self, high: Map) -> Result<Vec<Value>, Errors> {
+        self.call_high_plan(high).map(|p| p.chunks)
+    }
+
+    /// [`Compiler::call_high_chunks`], keeping the final high data (the
+    /// runtime reads `onfail_stop` in it).
+    pub fn call_high_plan(&self, high: Map) -> Result<RunPlan, Errors> {
         let (high, mut errors) = highstate::reconcile_extend(high, false);
         errors.extend(highstate::verify_high(&high));
         if !errors.is_empty() {
@@ -196,7 +211,8 @@ impl Compiler<'_> {
         if !req_errors.is_empty() {
             return Err(req_errors);
         }
-        Ok(lowstate::compile_high_data(&high))
+        let chunks = lowstate::compile_high_data(&high);
+        Ok(RunPlan { high, chunks })
     }
 
     /// `state.sls mods saltenv=... exclude=...` up to the chunks to run.
@@ -206,6 +222,16 @@ impl Compiler<'_> {
         saltenv: &str,
         exclude: &[Value],
     ) -> Result<Vec<Value>, Errors> {
+        self.sls_plan(mods, saltenv, exclude).map(|p| p.chunks)
+    }
+
+    /// [`Compiler::sls_chunks`], keeping the final high data.
+    pub fn sls_plan(
+        &self,
+        mods: &[String],
+        saltenv: &str,
+        exclude: &[Value],
+    ) -> Result<RunPlan, Errors> {
         if let Some(errs) = self.pillar_errors() {
             return Err(std::iter::once(PILLAR_FAILED.to_string())
                 .chain(errs)
@@ -221,17 +247,23 @@ impl Compiler<'_> {
             return Err(errors);
         }
         add_exclude(&mut high, exclude);
-        self.call_high_chunks(high)
+        self.call_high_plan(high)
     }
 
     /// `state.highstate` (`call_highstate`) up to the chunks to run.
     pub fn highstate_chunks(&self, exclude: &[Value]) -> Result<HighstatePlan, Errors> {
+        self.highstate_plan(exclude).map(|(plan, _)| plan)
+    }
+
+    /// [`Compiler::highstate_chunks`], with the final high data (empty when
+    /// there is nothing to run).
+    pub fn highstate_plan(&self, exclude: &[Value]) -> Result<(HighstatePlan, Map), Errors> {
         let mut hs = self.hs(self.opts_saltenv());
         let top = hs.get_top()?;
         let mut err = top::verify_tops(&top);
         let matches = hs.top_matches(top)?;
         if matches.is_empty() {
-            return Ok(HighstatePlan::NoMatches);
+            return Ok((HighstatePlan::NoMatches, Map::new()));
         }
         let mut high = Map::new();
         if let Some(errs) = self.pillar_errors() {
@@ -247,9 +279,10 @@ impl Compiler<'_> {
             return Err(err);
         }
         if high.is_empty() {
-            return Ok(HighstatePlan::NoStates);
+            return Ok((HighstatePlan::NoStates, Map::new()));
         }
-        self.call_high_chunks(high).map(HighstatePlan::Chunks)
+        self.call_high_plan(high)
+            .map(|p| (HighstatePlan::Chunks(p.chunks), p.high))
     }
 }
 

@@ -165,7 +165,12 @@ fn undefined_errors() {
     assert_eq!(e.message, "Jinja variable 'x' is undefined; line 2\n\n---\na\nb {{ x }}    <======================\n---");
     // An attribute of an undefined variable names the variable, as Jinja2.
     let e = ctx_render("{{ nope.attr }}").unwrap_err();
-    assert!(e.message.starts_with("Jinja variable 'nope' is undefined; line 1"), "{}", e.message);
+    assert!(
+        e.message
+            .starts_with("Jinja variable 'nope' is undefined; line 1"),
+        "{}",
+        e.message
+    );
     let e = ctx_render("{{ pillar.nope }}").unwrap_err();
     assert!(
         e.message.starts_with(

@@ -6,7 +6,8 @@
 //! "'fun' is not available." on stderr with 255; a module error is
 //! "Error running 'fun': ..." on stderr with 1; a non-zero
 //! `__context__["retcode"]` exits 1 (or itself with
-//! `--retcode-passthrough`).
+//! `--retcode-passthrough`: 2 for a failed state run). State runs print with
+//! the `highstate` outputter unless `--out` says otherwise.
 
 use brine_core::config::{glob, load_minion_config_with_id};
 use brine_core::functions::Functions;
@@ -191,6 +192,27 @@ fn sort_policy(fun: &str) -> SortMaps {
             SortMaps::Depths(vec![0, 1])
         }
         _ => SortMaps::All,
+    }
+}
+
+/// The function's own outputter (Salt's `__outputter__`): the state
+/// functions that run states print with `highstate`.
+fn default_outputter(fun: &str) -> &'static str {
+    match fun {
+        "state.sls"
+        | "state.sls_id"
+        | "state.pkg"
+        | "state.top"
+        | "state.single"
+        | "state.highstate"
+        | "state.template"
+        | "state.template_str"
+        | "state.apply"
+        | "state.test"
+        | "state.request"
+        | "state.check_request"
+        | "state.run_request" => "highstate",
+        _ => "nested",
     }
 }
 
@@ -412,9 +434,9 @@ fn main() -> ExitCode {
         }
     }
 
-    // The function's outputter (nested for all of Brine's), unless --out
-    // names another one than highstate.
-    let mut out = "nested".to_string();
+    // The function's outputter (highstate for the state runs, else
+    // nested), unless --out names another one than highstate.
+    let mut out = default_outputter(&fun).to_string();
     if let Some(o) = configured_out.as_deref() {
         if o != "highstate" {
             out = o.to_string();
@@ -438,6 +460,14 @@ fn main() -> ExitCode {
             OutputIndent::Null | OutputIndent::Pretty => print_output(wrap(ret), &out, &oopts),
             _ => print_line("local: NULL"),
         }
+    } else if out == "highstate" {
+        // The state_output* settings come from the minion config.
+        let hs = match opts.as_map() {
+            Some(m) => output::highstate::HighstateOptions::from_opts(m),
+            None => output::highstate::HighstateOptions::default(),
+        };
+        let text = output::highstate::output_with(&wrap(ret), &oopts, &hs);
+        print_line(text.trim_end());
     } else {
         print_output(wrap(ret), &out, &oopts);
     }

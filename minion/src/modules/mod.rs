@@ -32,6 +32,7 @@ pub mod mount;
 pub mod network;
 pub mod pillar;
 pub mod pkg;
+pub mod pkg_repo;
 pub mod sdb;
 pub mod service;
 pub mod slsutil;
@@ -73,6 +74,7 @@ pub const MODULES: &[(&str, &[(&str, ModFn)])] = &[
     ("network", network::FUNCTIONS),
     ("pillar", pillar::FUNCTIONS),
     ("pkg", pkg::FUNCTIONS),
+    ("pkg", pkg_repo::FUNCTIONS),
     ("sdb", sdb::FUNCTIONS),
     ("service", service::FUNCTIONS),
     ("slsutil", slsutil::FUNCTIONS),

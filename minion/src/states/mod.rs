@@ -12,6 +12,7 @@
 //! is an ordinary entry where Salt has one. Adding a module is a new file
 //! plus two lines here (`pub mod`, [`MODULES`]).
 
+pub mod argtypes;
 pub mod cmd;
 pub mod cron;
 pub mod docker_image;

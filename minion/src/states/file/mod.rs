@@ -1,13 +1,58 @@
-//! `file` states (salt/states/file.py): managed, directory, recurse,
-//! absent, copy here; the line-editing and link states (symlink, touch,
-//! replace, append, prepend, line, blockreplace, comment, uncomment) in
-//! [`edit`].
+//! `file` states (salt/states/file.py): managed ([`managed`]), directory,
+//! absent, exists, missing, copy ([`directory`]), recurse ([`recurse`]);
+//! the line-editing and link states (symlink, touch, replace, append,
+//! prepend, line, blockreplace, comment, uncomment) in [`edit`].
 
+pub mod directory;
 pub mod edit;
+pub mod managed;
+pub mod recurse;
 
 use super::StateFunction;
 
 pub const FUNCTIONS: &[StateFunction] = &[
+    StateFunction {
+        name: "managed",
+        fun: managed::managed,
+        required: &["name"],
+        params: None,
+    },
+    StateFunction {
+        name: "recurse",
+        fun: recurse::recurse,
+        required: &["name", "source"],
+        params: None,
+    },
+    StateFunction {
+        name: "directory",
+        fun: directory::directory,
+        required: &["name"],
+        params: None,
+    },
+    StateFunction {
+        name: "absent",
+        fun: directory::absent,
+        required: &["name"],
+        params: None,
+    },
+    StateFunction {
+        name: "exists",
+        fun: directory::exists,
+        required: &["name"],
+        params: None,
+    },
+    StateFunction {
+        name: "missing",
+        fun: directory::missing,
+        required: &["name"],
+        params: None,
+    },
+    StateFunction {
+        name: "copy",
+        fun: directory::copy,
+        required: &["name", "source"],
+        params: None,
+    },
     StateFunction {
         name: "symlink",
         fun: edit::symlink,

@@ -1,0 +1,5 @@
+ssl:
+  key: |
+    -----BEGIN KEY-----
+    abcdef
+    -----END KEY-----

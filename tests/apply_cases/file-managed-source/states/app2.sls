@@ -1,0 +1,5 @@
+{% set root = grains['scratch'] %}
+motd:
+  file.managed:
+    - name: {{ root }}/etc/motd
+    - source: salt://files/motd2

@@ -1,0 +1,3 @@
+site: example.org
+web:
+  port: 8080

@@ -1,0 +1,5 @@
+{% set root = grains['scratch'] %}
+x:
+  file.managed:
+    - name: {{ root }}/x
+    - contents: x

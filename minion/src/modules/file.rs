@@ -219,7 +219,7 @@ fn cstr(p: *const libc::c_char) -> String {
 }
 
 /// `pwd.getpwnam(user).pw_uid`, `None` when unknown.
-pub fn user_to_uid(user: &str) -> Option<u32> {
+fn user_to_uid_nss(user: &str) -> Option<u32> {
     let name = CString::new(user).ok()?;
     nss::<libc::passwd, _>(
         // SAFETY: every pointer is valid for the call; sizes match.
@@ -231,7 +231,7 @@ pub fn user_to_uid(user: &str) -> Option<u32> {
 }
 
 /// `pwd.getpwuid(uid).pw_name`, `None` when unknown.
-pub fn uid_to_user(uid: u32) -> Option<String> {
+fn uid_to_user_nss(uid: u32) -> Option<String> {
     nss::<libc::passwd, _>(
         // SAFETY: as above.
         |ent, buf, out| unsafe { libc::getpwuid_r(uid, ent, buf.as_mut_ptr(), buf.len(), out) },
@@ -240,7 +240,7 @@ pub fn uid_to_user(uid: u32) -> Option<String> {
 }
 
 /// `grp.getgrnam(group).gr_gid`, `None` when unknown.
-pub fn group_to_gid(group: &str) -> Option<u32> {
+fn group_to_gid_nss(group: &str) -> Option<u32> {
     let name = CString::new(group).ok()?;
     nss::<libc::group, _>(
         // SAFETY: as above.
@@ -252,12 +252,98 @@ pub fn group_to_gid(group: &str) -> Option<u32> {
 }
 
 /// `grp.getgrgid(gid).gr_name`, `None` when unknown.
-pub fn gid_to_group(gid: u32) -> Option<String> {
+fn gid_to_group_nss(gid: u32) -> Option<String> {
     nss::<libc::group, _>(
         // SAFETY: as above.
         |ent, buf, out| unsafe { libc::getgrgid_r(gid, ent, buf.as_mut_ptr(), buf.len(), out) },
         |g| cstr(g.gr_name),
     )
+}
+
+/// Remembered name/id lookups: a run of 1,000 file states would otherwise
+/// read /etc/passwd and /etc/group six times per state. Only answers that
+/// were found are kept, and all of them are dropped as soon as either file
+/// changes (size, mtime or inode), e.g. after a `user.present`.
+mod id_cache {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    pub(super) struct Maps {
+        stamp: Vec<(u64, u64, i64, i64)>,
+        pub uid: HashMap<String, u32>,
+        pub user: HashMap<u32, String>,
+        pub gid: HashMap<String, u32>,
+        pub group: HashMap<u32, String>,
+    }
+
+    static CACHE: Mutex<Option<Maps>> = Mutex::new(None);
+
+    fn stamp() -> Vec<(u64, u64, i64, i64)> {
+        use std::os::unix::fs::MetadataExt;
+        ["/etc/passwd", "/etc/group"]
+            .iter()
+            .map(|p| {
+                std::fs::metadata(p)
+                    .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Run `f` on the maps, after dropping them if the files changed.
+    pub(super) fn with<T>(f: impl FnOnce(&mut Maps) -> T) -> Option<T> {
+        let now = stamp();
+        let mut guard = CACHE.lock().ok()?;
+        let maps = guard.get_or_insert_with(Maps::default);
+        if maps.stamp != now {
+            *maps = Maps {
+                stamp: now,
+                ..Maps::default()
+            };
+        }
+        Some(f(maps))
+    }
+}
+
+/// `pwd.getpwnam(user).pw_uid`, `None` when unknown.
+pub fn user_to_uid(user: &str) -> Option<u32> {
+    if let Some(Some(hit)) = id_cache::with(|m| m.uid.get(user).copied()) {
+        return Some(hit);
+    }
+    let found = user_to_uid_nss(user)?;
+    id_cache::with(|m| m.uid.insert(user.to_string(), found));
+    Some(found)
+}
+
+/// `pwd.getpwuid(uid).pw_name`, `None` when unknown.
+pub fn uid_to_user(uid: u32) -> Option<String> {
+    if let Some(Some(hit)) = id_cache::with(|m| m.user.get(&uid).cloned()) {
+        return Some(hit);
+    }
+    let found = uid_to_user_nss(uid)?;
+    id_cache::with(|m| m.user.insert(uid, found.clone()));
+    Some(found)
+}
+
+/// `grp.getgrnam(group).gr_gid`, `None` when unknown.
+pub fn group_to_gid(group: &str) -> Option<u32> {
+    if let Some(Some(hit)) = id_cache::with(|m| m.gid.get(group).copied()) {
+        return Some(hit);
+    }
+    let found = group_to_gid_nss(group)?;
+    id_cache::with(|m| m.gid.insert(group.to_string(), found));
+    Some(found)
+}
+
+/// `grp.getgrgid(gid).gr_name`, `None` when unknown.
+pub fn gid_to_group(gid: u32) -> Option<String> {
+    if let Some(Some(hit)) = id_cache::with(|m| m.group.get(&gid).cloned()) {
+        return Some(hit);
+    }
+    let found = gid_to_group_nss(gid)?;
+    id_cache::with(|m| m.group.insert(gid, found.clone()));
+    Some(found)
 }
 
 /// Salt's `user_to_uid` on a state argument: an int is taken as is, a

@@ -263,13 +263,20 @@ fn gid_to_group_nss(gid: u32) -> Option<String> {
 /// Remembered name/id lookups: a run of 1,000 file states would otherwise
 /// read /etc/passwd and /etc/group six times per state. Only answers that
 /// were found are kept, and all of them are dropped as soon as either file
-/// changes (size, mtime or inode), e.g. after a `user.present`.
+/// changes (size, mtime or inode), e.g. after a `user.present`. The files
+/// are checked again at the first lookup after [`forget_ids`] (the runtime
+/// calls it before every state), not at every lookup.
 mod id_cache {
     use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
+
+    /// Bumped by [`super::forget_ids`]; the stamp is re-read when it moved.
+    pub(super) static EPOCH: AtomicU64 = AtomicU64::new(1);
 
     #[derive(Default)]
     pub(super) struct Maps {
+        epoch: u64,
         stamp: Vec<(u64, u64, i64, i64)>,
         pub uid: HashMap<String, u32>,
         pub user: HashMap<u32, String>,
@@ -293,17 +300,27 @@ mod id_cache {
 
     /// Run `f` on the maps, after dropping them if the files changed.
     pub(super) fn with<T>(f: impl FnOnce(&mut Maps) -> T) -> Option<T> {
-        let now = stamp();
+        let epoch = EPOCH.load(Ordering::SeqCst);
         let mut guard = CACHE.lock().ok()?;
         let maps = guard.get_or_insert_with(Maps::default);
-        if maps.stamp != now {
-            *maps = Maps {
-                stamp: now,
-                ..Maps::default()
-            };
+        if maps.epoch != epoch {
+            let now = stamp();
+            if maps.stamp != now {
+                *maps = Maps {
+                    stamp: now,
+                    ..Maps::default()
+                };
+            }
+            maps.epoch = epoch;
         }
         Some(f(maps))
     }
+}
+
+/// Check /etc/passwd and /etc/group again before the next remembered
+/// lookup (they may have changed since: a state ran a command).
+pub fn forget_ids() {
+    id_cache::EPOCH.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// `pwd.getpwnam(user).pw_uid`, `None` when unknown.
@@ -385,7 +402,11 @@ pub struct Stats {
     pub mode: String,
     /// `file`, `dir`, `link`, `char`, `block`, `pipe`, `socket`.
     pub kind: &'static str,
+    /// The absolute path asked for; [`Stats::to_value`] resolves it (Salt's
+    /// `target`, `os.path.realpath`) when symlinks are followed. Resolving
+    /// costs a `readlink` per path component, so it is done only there.
     pub target: String,
+    pub follow_symlinks: bool,
 }
 
 impl Stats {
@@ -406,7 +427,14 @@ impl Stats {
         put("size", Value::Int(self.size as i128));
         put("mode", Value::from(self.mode.as_str()));
         put("type", Value::from(self.kind));
-        put("target", Value::from(self.target.as_str()));
+        let target = if self.follow_symlinks {
+            std::fs::canonicalize(&self.target)
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| self.target.clone())
+        } else {
+            self.target.clone()
+        };
+        put("target", Value::from(target));
         Value::Map(m)
     }
 }
@@ -467,13 +495,7 @@ pub fn stats(path: &str, follow_symlinks: bool) -> Result<Stats, String> {
     } else {
         "file"
     };
-    let target = if follow_symlinks {
-        std::fs::canonicalize(p)
-            .map(|c| c.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| abspath(&path))
-    } else {
-        abspath(&path)
-    };
+    let target = abspath(&path);
     Ok(Stats {
         inode: md.ino(),
         uid: md.uid(),
@@ -491,6 +513,7 @@ pub fn stats(path: &str, follow_symlinks: bool) -> Result<Stats, String> {
         mode: mode_string(md.mode()),
         kind,
         target,
+        follow_symlinks,
     })
 }
 

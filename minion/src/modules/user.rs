@@ -54,6 +54,8 @@ pub fn run_argv(
         return Err("Unable to run an empty command".into());
     };
     tracing::debug!("Executing command {:?}", argv);
+    // useradd & co. change /etc/passwd: re-check it at the next lookup.
+    super::file::forget_ids();
     let mut cmd = std::process::Command::new(prog);
     cmd.args(rest).stdin(std::process::Stdio::null());
     let out = if merge {

@@ -472,6 +472,8 @@ pub fn invoke(fun: StateFn, call: &StateCall) -> Result<Result<Ret, String>, Str
     if let Some(err) = crate::states::argtypes::check(call) {
         return Ok(Err(err));
     }
+    // Users and groups may have changed since the last state.
+    crate::modules::file::forget_ids();
     catch_unwind(AssertUnwindSafe(|| fun(call))).map_err(|p| panic_message(p.as_ref()))
 }
 

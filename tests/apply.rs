@@ -23,7 +23,8 @@
 //! by placeholders (`@SCRATCH@` for the target, `@ROOT@` for the minion's
 //! root_dir, `@RUN@` for the per-program directory, `@TREE@` for the case
 //! copy). The names in "One or more requisite failed: a, b" are sorted
-//! (Salt joins a Python set there: its order varies with the hash seed).
+//! (Salt joins a Python set there: its order varies with the hash seed), and
+//! so are `removed` lists in changes (file.directory's `clean` returns a set).
 //! Key order is not compared (Salt's JSON key order of state returns
 //! is an accident of dict building); the run order is, through `__run_num__`.
 //!
@@ -640,6 +641,17 @@ fn normalise(v: &Value, paths: &Paths) -> Value {
                     }
                     let nv = if k == "pid" && x.is_number() {
                         Value::String("<pid>".into())
+                    } else if k == "removed" && x.is_array() {
+                        // file.directory `clean` returns `list(set)`: its
+                        // order follows Python's hash seed.
+                        let mut items: Vec<Value> = x
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|i| walk(i, paths, depth + 1))
+                            .collect();
+                        items.sort_by_key(|i| i.to_string());
+                        Value::Array(items)
                     } else {
                         walk(x, paths, depth + 1)
                     };

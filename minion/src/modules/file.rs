@@ -323,44 +323,47 @@ pub fn forget_ids() {
     id_cache::EPOCH.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
 }
 
-/// `pwd.getpwnam(user).pw_uid`, `None` when unknown.
-pub fn user_to_uid(user: &str) -> Option<u32> {
-    if let Some(Some(hit)) = id_cache::with(|m| m.uid.get(user).copied()) {
+/// The remembered answer for `key` in the map `pick` selects, or `lookup`'s
+/// (remembered when found).
+fn remembered<K, V>(
+    pick: fn(&mut id_cache::Maps) -> &mut std::collections::HashMap<K, V>,
+    key: K,
+    lookup: impl FnOnce() -> Option<V>,
+) -> Option<V>
+where
+    K: std::hash::Hash + Eq,
+    V: Clone,
+{
+    if let Some(Some(hit)) = id_cache::with(|m| pick(m).get(&key).cloned()) {
         return Some(hit);
     }
-    let found = user_to_uid_nss(user)?;
-    id_cache::with(|m| m.uid.insert(user.to_string(), found));
+    let found = lookup()?;
+    id_cache::with(|m| pick(m).insert(key, found.clone()));
     Some(found)
+}
+
+/// `pwd.getpwnam(user).pw_uid`, `None` when unknown.
+pub fn user_to_uid(user: &str) -> Option<u32> {
+    remembered(|m| &mut m.uid, user.to_string(), || user_to_uid_nss(user))
 }
 
 /// `pwd.getpwuid(uid).pw_name`, `None` when unknown.
 pub fn uid_to_user(uid: u32) -> Option<String> {
-    if let Some(Some(hit)) = id_cache::with(|m| m.user.get(&uid).cloned()) {
-        return Some(hit);
-    }
-    let found = uid_to_user_nss(uid)?;
-    id_cache::with(|m| m.user.insert(uid, found.clone()));
-    Some(found)
+    remembered(|m| &mut m.user, uid, || uid_to_user_nss(uid))
 }
 
 /// `grp.getgrnam(group).gr_gid`, `None` when unknown.
 pub fn group_to_gid(group: &str) -> Option<u32> {
-    if let Some(Some(hit)) = id_cache::with(|m| m.gid.get(group).copied()) {
-        return Some(hit);
-    }
-    let found = group_to_gid_nss(group)?;
-    id_cache::with(|m| m.gid.insert(group.to_string(), found));
-    Some(found)
+    remembered(
+        |m| &mut m.gid,
+        group.to_string(),
+        || group_to_gid_nss(group),
+    )
 }
 
 /// `grp.getgrgid(gid).gr_name`, `None` when unknown.
 pub fn gid_to_group(gid: u32) -> Option<String> {
-    if let Some(Some(hit)) = id_cache::with(|m| m.group.get(&gid).cloned()) {
-        return Some(hit);
-    }
-    let found = gid_to_group_nss(gid)?;
-    id_cache::with(|m| m.group.insert(gid, found.clone()));
-    Some(found)
+    remembered(|m| &mut m.group, gid, || gid_to_group_nss(gid))
 }
 
 /// Salt's `user_to_uid` on a state argument: an int is taken as is, a

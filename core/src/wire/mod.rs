@@ -6,3 +6,4 @@
 pub mod crypticle;
 pub mod keys;
 pub mod payload;
+pub mod sockets;

@@ -67,9 +67,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 export SALT_CALL="$VENV/bin/salt-call"
 
-# The differential suite runs target/debug/brine-call: build it first (a test
-# cannot build another crate's binary itself).
-cargo build -p brine-minion --bin brine-call
+# The differential, apply and e2e suites run target/debug/brine-call and the
+# daemons and CLIs: build them first (a test cannot build another crate's
+# binary itself).
+cargo build -p brine-minion -p brine-master --bins
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -80,7 +81,7 @@ cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
 # and "apply: N passed, N failed" lines.
 awk '
     /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
-    /^(differential|apply): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+    /^(differential|apply|e2e): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
     END { printf "all: %d passed, %d failed\n", p, f }
 ' "$log"
 exit "$status"

@@ -59,7 +59,7 @@ fn wire_interop_with_salt() {
     // 1. Salt makes keys, a session key and messages.
     let script = format!(
         r#"
-import json, salt.crypt, salt.payload
+import json, salt.crypt, salt.payload, salt.utils.crypt
 d = {dir:?}
 salt.crypt.gen_keys(d, "master", 2048)
 key = salt.crypt.Crypticle.generate_key_string()
@@ -72,6 +72,7 @@ out = {{
   "payload": salt.payload.dumps(obj).hex(),
   "ct": c.dumps(obj).hex(),
   "ct_nonce": c.dumps(obj, nonce="0123456789abcdef0123456789abcdef").hex(),
+  "finger": salt.utils.crypt.pem_finger(d + "/master.pub", sum_type="sha256"),
 }}
 for a in ("OAEP-SHA1", "OAEP-SHA224"):
     out["enc-" + a] = pub.encrypt(b"session-secret", a).hex()
@@ -98,6 +99,12 @@ print(json.dumps(out))
     let priv_key = PrivateKey::read(&dir.join("master.pem")).unwrap();
     let pub_key = PublicKey::read(&dir.join("master.pub")).unwrap();
     assert!(priv_key.public_key() == pub_key);
+    // The fingerprint salt-key prints and master_finger pins.
+    let pub_text = std::fs::read_to_string(dir.join("master.pub")).unwrap();
+    assert_eq!(
+        brine_core::wire::keys::pem_finger(&pub_text),
+        salt["finger"].as_str().unwrap()
+    );
     let c = Crypticle::new(salt["key"].as_str().unwrap(), 192).unwrap();
     assert_eq!(
         c.loads(&unhex(salt["ct"].as_str().unwrap()), None).unwrap(),

@@ -99,7 +99,10 @@ impl EventBus {
 
     /// Number of live subscribers (for tests and status).
     pub fn subscribers(&self) -> usize {
-        self.subscribers.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.subscribers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 }
 
@@ -119,7 +122,11 @@ mod tests {
         bus.fire("salt/auth", Value::Map(Default::default()));
         let ev = job.recv_timeout(Duration::from_secs(1)).unwrap();
         assert_eq!(ev.tag, "salt/job/1/ret/m1");
-        assert!(ev.data.as_map().unwrap().contains_key(&Value::from("_stamp")));
+        assert!(ev
+            .data
+            .as_map()
+            .unwrap()
+            .contains_key(&Value::from("_stamp")));
         assert!(job.try_recv().is_err());
         assert_eq!(all.try_iter().count(), 2);
         assert_eq!(bus.subscribers(), 2);

@@ -226,13 +226,19 @@ impl PublicKey {
     }
 }
 
-/// `salt.utils.crypt.pem_finger` with sha256 over a PEM text: the lines
-/// between the armour lines, joined, hashed, as colon-separated hex.
-pub fn pem_finger(pem: &str) -> String {
+/// `salt.utils.crypt.pem_finger(path=...)` with sha256, over the text of
+/// a key file: its non-blank lines without the first and last (armour)
+/// lines, each keeping its newline (`\r\n` read as `\n`), as colon-separated
+/// hex. This is what `salt-key -f` prints and what a minion's
+/// `master_finger` is compared with.
+pub fn pem_finger(text: &str) -> String {
     use sha2::Digest;
-    let lines: Vec<&str> = pem.trim().lines().collect();
+    let lines: Vec<&str> = text
+        .split_inclusive('\n')
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     let body = if lines.len() > 2 {
-        lines[1..lines.len() - 1].concat()
+        lines[1..lines.len() - 1].concat().replace("\r\n", "\n")
     } else {
         String::new()
     };

@@ -3,7 +3,9 @@
 //! and RSA keys ([`keys`]). Everything read from the network is decoded
 //! with limits and never panics.
 
+pub mod client;
 pub mod crypticle;
 pub mod keys;
 pub mod payload;
+pub mod server;
 pub mod sockets;

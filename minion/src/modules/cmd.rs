@@ -653,7 +653,7 @@ fn render_cmd(ctx: &Context, s: &mut Spec) -> Result<(), String> {
         ));
     }
     let saltenv = s.saltenv.clone().unwrap_or_else(|| "base".into());
-    let client = super::roots_client(&ctx.opts, "file_roots");
+    let client = ctx.file_client(&ctx.opts);
     let pillar = ctx.pillar();
     let rctx = brine_core::render::RenderContext {
         opts: &ctx.opts,
@@ -662,7 +662,7 @@ fn render_cmd(ctx: &Context, s: &mut Spec) -> Result<(), String> {
         saltenv: &saltenv,
         sls: "",
         functions: ctx,
-        file_client: &client,
+        file_client: &*client,
         extra: Map::new(),
     };
     let render = |text: &str| {
@@ -1290,12 +1290,12 @@ fn make_temp(dir: &str, ext: &str) -> std::io::Result<String> {
 }
 
 fn script(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
-    let client = super::roots_client(&ctx.opts, "file_roots");
-    script_impl(ctx, &client, "cmd.script", SCRIPT_PARAMS, args, kwargs)
+    let client = ctx.file_client(&ctx.opts);
+    script_impl(ctx, &*client, "cmd.script", SCRIPT_PARAMS, args, kwargs)
 }
 
 fn script_retcode(ctx: &Context, args: Vec<Value>, mut kwargs: Map) -> Result<Value, String> {
-    let client = super::roots_client(&ctx.opts, "file_roots");
+    let client = ctx.file_client(&ctx.opts);
     // Salt's script_retcode renders with jinja unless told otherwise.
     let tkey = Value::from("template");
     let positional_template = args.len() > 9;
@@ -1304,7 +1304,7 @@ fn script_retcode(ctx: &Context, args: Vec<Value>, mut kwargs: Map) -> Result<Va
     }
     let ret = script_impl(
         ctx,
-        &client,
+        &*client,
         "cmd.script_retcode",
         SCRIPT_RETCODE_PARAMS,
         args,

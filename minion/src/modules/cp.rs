@@ -1,8 +1,7 @@
 //! `cp` (salt/modules/cp.py): list_master, list_master_dirs and
 //! get_file_str over the local `file_roots`.
 
-use super::{bind, roots_client, Context, ModFn};
-use brine_core::fileclient::FileClient;
+use super::{bind, Context, ModFn};
 use brine_core::output::pyrepr::str_of;
 use brine_core::value::{Map, Value};
 
@@ -30,7 +29,7 @@ fn listing(
             .unwrap_or_else(|| "base".into()),
     };
     let prefix = b.str(1).unwrap_or_default().trim_matches('/').to_string();
-    let client = roots_client(&ctx.opts, "file_roots");
+    let client = ctx.file_client(&ctx.opts);
     let all = if dirs {
         client.list_dirs(&saltenv)
     } else {
@@ -75,7 +74,7 @@ fn get_file_str(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, S
             .unwrap_or_else(|| "base".into()),
     };
     let bytes = if let Some(rel) = path.strip_prefix("salt://") {
-        let client = roots_client(&ctx.opts, "file_roots");
+        let client = ctx.file_client(&ctx.opts);
         match client.get(rel, &saltenv) {
             Ok(Some(f)) => Some(f.bytes),
             _ => None,

@@ -347,7 +347,7 @@ fn load_fn(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String
         args,
         kwargs,
     )?;
-    let files = super::roots_client(&ctx.opts, "file_roots");
+    let files = ctx.file_client(&ctx.opts);
     let saltenv = ctx
         .opts
         .get("saltenv")
@@ -357,7 +357,7 @@ fn load_fn(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String
     let (repo, t) = (b.str(1), b.str(2));
     load(
         ctx,
-        &files,
+        &*files,
         &saltenv,
         &str_of(&b.get(0, Value::Null)),
         repo.as_deref(),

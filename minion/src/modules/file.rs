@@ -1545,14 +1545,13 @@ fn f_get_diff(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, Str
     let saltenv = b.str(2).unwrap_or_else(|| "base".into());
     let show_filenames = b.opt(3).map(Value::truthy).unwrap_or(true);
     let show_changes = b.opt(4).map(Value::truthy).unwrap_or(true);
-    let client = super::roots_client(&ctx.opts, "file_roots");
+    let client = ctx.file_client(&ctx.opts);
     let mut data = Vec::new();
     let mut paths = Vec::new();
     let mut errors = Vec::new();
     for i in 0..2 {
         let f = str_of(&b.get(i, Value::Null));
         let got = if f.starts_with("salt://") {
-            use brine_core::fileclient::FileClient;
             let (p, env) = match f.trim_start_matches("salt://").split_once("?saltenv=") {
                 Some((p, e)) => (p.to_string(), e.to_string()),
                 None => (f.trim_start_matches("salt://").to_string(), saltenv.clone()),

@@ -33,6 +33,7 @@ pub mod network;
 pub mod pillar;
 pub mod pkg;
 pub mod pkg_repo;
+pub mod saltutil;
 pub mod sdb;
 pub mod service;
 pub mod slsutil;
@@ -41,7 +42,7 @@ pub mod sysctl;
 pub mod test;
 pub mod user;
 
-use brine_core::fileclient::LocalFileClient;
+use brine_core::fileclient::{FileClient, LocalFileClient};
 use brine_core::functions::Functions;
 use brine_core::value::{Map, Value};
 use indexmap::IndexMap;
@@ -49,6 +50,24 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// A master this minion talks to (brine-minion's agent): where salt://
+/// files and the pillar come from instead of the local roots, and a
+/// request channel for functions that ask the master (`mine.get`, events).
+pub trait Remote: Send + Sync {
+    /// A file client over the master's file server.
+    fn file_client(&self) -> Arc<dyn FileClient>;
+    /// The pillar the master compiles for this minion (`_pillar`), for
+    /// `opts`' saltenv/pillarenv and `pillar_override`.
+    fn pillar(
+        &self,
+        opts: &Value,
+        grains: &Value,
+        pillar_override: Option<&Value>,
+    ) -> Result<Value, String>;
+    /// An encrypted request (`cmd` and its arguments): the master's answer.
+    fn request(&self, load: Map) -> Result<Value, String>;
+}
 
 /// An execution function.
 pub type ModFn = fn(&Context, Vec<Value>, Map) -> Result<Value, String>;
@@ -75,6 +94,7 @@ pub const MODULES: &[(&str, &[(&str, ModFn)])] = &[
     ("pillar", pillar::FUNCTIONS),
     ("pkg", pkg::FUNCTIONS),
     ("pkg", pkg_repo::FUNCTIONS),
+    ("saltutil", saltutil::FUNCTIONS),
     ("sdb", sdb::FUNCTIONS),
     ("service", service::FUNCTIONS),
     ("slsutil", slsutil::FUNCTIONS),
@@ -145,6 +165,7 @@ pub struct Context {
     pub from_cli: AtomicBool,
     table: BTreeMap<String, ModFn>,
     empty: Arc<Value>,
+    remote: Option<Arc<dyn Remote>>,
 }
 
 impl Context {
@@ -167,6 +188,28 @@ impl Context {
             from_cli: AtomicBool::new(false),
             table,
             empty: Arc::new(Value::map()),
+            remote: None,
+        }
+    }
+
+    /// Take salt:// files and the pillar from `remote` (a master) instead
+    /// of the local `file_roots` / `pillar_roots`.
+    pub fn with_remote(mut self, remote: Arc<dyn Remote>) -> Context {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// The master this context talks to, if any.
+    pub fn remote(&self) -> Option<&Arc<dyn Remote>> {
+        self.remote.as_ref()
+    }
+
+    /// The file client for salt:// URLs: the master's when there is one,
+    /// else `opts["file_roots"]` on disk.
+    pub fn file_client(&self, opts: &Value) -> Arc<dyn FileClient> {
+        match &self.remote {
+            Some(r) => r.file_client(),
+            None => Arc::new(roots_client(opts, "file_roots")),
         }
     }
 
@@ -241,6 +284,20 @@ impl Context {
     /// Compile a pillar for `opts` (which may differ from the context's, e.g.
     /// another `pillarenv`).
     pub fn compile_pillar(&self, opts: &Value) -> Value {
+        if let Some(r) = &self.remote {
+            return match r.pillar(opts, self.grains(), None) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!("Pillar from the master failed: {e}");
+                    let mut m = Map::new();
+                    m.insert(
+                        Value::from("_errors"),
+                        Value::List(vec![Value::from(e.as_str())]),
+                    );
+                    Value::Map(m)
+                }
+            };
+        }
         let client = roots_client(opts, "pillar_roots");
         brine_core::compile::compile_pillar(opts, self.grains(), self, &client)
     }

@@ -172,12 +172,11 @@ fn exists(
     files: bool,
     dirs: bool,
 ) -> Result<Value, String> {
-    use brine_core::fileclient::FileClient;
     let b = bind(fun, &["path", "saltenv"], 1, false, false, args, kwargs)?;
     let path = b.get(0, Value::Null);
     let path = str_of(&path);
     let saltenv = b.str(1).unwrap_or("base".into());
-    let client = super::roots_client(&ctx.opts, "file_roots");
+    let client = ctx.file_client(&ctx.opts);
     let hit = (files && client.list_files(&saltenv).contains(&path))
         || (dirs && client.list_dirs(&saltenv).contains(&path));
     Ok(Value::Bool(hit))
@@ -198,7 +197,6 @@ fn path_exists(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, St
 /// `slsutil.renderer path=|string= default_renderer=`: run a template
 /// through a render pipeline (its shebang or `default_renderer`).
 fn renderer(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
-    use brine_core::fileclient::FileClient;
     let b = bind(
         "slsutil.renderer",
         &["path", "string", "default_renderer"],
@@ -215,7 +213,7 @@ fn renderer(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, Strin
         .get(&Value::from("saltenv"))
         .map(str_of)
         .unwrap_or("base".into());
-    let client = super::roots_client(&ctx.opts, "file_roots");
+    let client = ctx.file_client(&ctx.opts);
     let (text, name) = match (path, string) {
         (None, None) => return Err(super::invalid_args("Must pass either path or string")),
         (Some(_), Some(_)) => {
@@ -239,7 +237,7 @@ fn renderer(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, Strin
         saltenv: &saltenv,
         sls: "",
         functions: ctx,
-        file_client: &client,
+        file_client: &*client,
         extra: Map::new(),
     };
     brine_core::render::render_sls(&text, &name, &default_renderer, &rctx).map_err(|e| e.message)

@@ -155,13 +155,13 @@ fn with_compiler(
         m.insert(Value::from("pillar"), pillar.clone());
         gen_opts(m);
     }
-    let files = super::roots_client(&opts, "file_roots");
+    let files = ctx.file_client(&opts);
     let compiler = Compiler {
         opts: &opts,
         grains: ctx.grains(),
         pillar: &pillar,
         functions: ctx,
-        file_client: &files,
+        file_client: &*files,
     };
     Ok(ctx.with_active_opts(opts.clone(), || {
         ctx.with_active_pillar(pillar.clone(), || f(&compiler))
@@ -421,7 +421,7 @@ fn set_run_retcode(ctx: &Context, ret: &Value, high: Option<&Map>) {
 struct RunSetup {
     opts: Value,
     pillar: Value,
-    files: brine_core::fileclient::LocalFileClient,
+    files: std::sync::Arc<dyn brine_core::fileclient::FileClient>,
     test: bool,
 }
 
@@ -449,7 +449,7 @@ fn setup_run(
         m.insert(Value::from("test"), Value::Bool(test));
         gen_opts(m);
     }
-    let files = super::roots_client(&opts, "file_roots");
+    let files = ctx.file_client(&opts);
     Ok(Ok(RunSetup {
         opts,
         pillar,
@@ -472,7 +472,7 @@ impl RunSetup {
             grains: ctx.grains(),
             pillar: &self.pillar,
             functions: ctx,
-            file_client: &self.files,
+            file_client: &*self.files,
         };
         ctx.with_active_opts(self.opts.clone(), || {
             ctx.with_active_pillar(self.pillar.clone(), || {
@@ -490,7 +490,7 @@ impl RunSetup {
                         let mut state = State::new(Env {
                             ctx,
                             opts: &self.opts,
-                            files: &self.files,
+                            files: &*self.files,
                             test: self.test,
                             mocked: kw(kwargs, "mock").is_some_and(Value::truthy),
                         });
@@ -690,7 +690,7 @@ fn single(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String>
             let mut state = State::new(Env {
                 ctx,
                 opts: &setup.opts,
-                files: &setup.files,
+                files: &*setup.files,
                 test,
                 mocked: false,
             });

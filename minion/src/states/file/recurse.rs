@@ -27,6 +27,11 @@ fn valid_relpath(rel: &str, maxdepth: Option<i128>) -> bool {
 /// `cp.list_master_symlinks(saltenv, prefix)` for `file_roots`: links
 /// (relative path -> link text) that stay inside their root.
 fn list_master_symlinks(call: &StateCall, saltenv: &str, prefix: &str) -> Vec<(String, String)> {
+    // Symlinks are listed from local roots only (remote: none, as with a
+    // master that does not serve `_symlink_list`).
+    if call.ctx.remote().is_some() {
+        return Vec::new();
+    }
     let client = crate::modules::roots_client(&call.ctx.opts, "file_roots");
     let mut out: Vec<(String, String)> = Vec::new();
     for root in client.roots.get(saltenv).into_iter().flatten() {

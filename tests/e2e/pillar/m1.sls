@@ -1,0 +1,3 @@
+app:
+  color: red
+motd: web and db on m1

@@ -1,0 +1,3 @@
+app:
+  color: green
+motd: web only on m2

@@ -1,0 +1,3 @@
+app:
+  color: blue
+motd: db only on m3

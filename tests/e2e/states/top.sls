@@ -1,0 +1,6 @@
+base:
+  '*':
+    - app
+  'roles:web':
+    - match: grain
+    - web

@@ -294,8 +294,10 @@ EOF
     R[$flavor.ping]=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
     R[$flavor.ping_all]=$(IFS=' '; echo "${times[*]}")
 
-    # Memory, after the fleet has settled.
-    sleep 5
+    # Memory when idle: 15 s after the last job (a brine-minion closes a
+    # request connection unused for 5 s; brine-master trims its heap every
+    # 10 s).
+    sleep 15
     read -r R[$flavor.master_rss] R[$flavor.master_pss] R[$flavor.master_hwm] <<< "$(group_mem "$master_pid")"
     group_mem "${mpids[@]}" > "$dir/minion-mem.txt"
     local alive

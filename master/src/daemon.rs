@@ -487,6 +487,16 @@ pub fn maintenance_tick(master: &Master, cachedir: &Path, last_clean: &mut Insta
         );
     }
     master.auth.rotate_if_expired();
+    // Every tenth tick, give freed heap back to the kernel: connections
+    // of minions that went away, and the buffers of finished jobs.
+    static TICKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    if TICKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10 == 9 {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases free memory of the allocator.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
     if last_clean.elapsed() >= Duration::from_secs(60) {
         *last_clean = Instant::now();
         master.jobs.clean_old();

@@ -513,6 +513,58 @@ impl Drop for RequestServer {
     }
 }
 
+/// A sign-in that waited this long in the queue is answered "full" (retry
+/// later) instead of being worked on: its minion's REQ has timed out (Salt's
+/// `auth_timeout` is 5 s) and a reply would go nowhere. Under a sign-in storm
+/// this keeps the workers on requests someone still waits for, instead of
+/// the RSA work of requests already retried.
+pub const STALE_SIGN_IN_MS: u64 = 5000;
+
+/// Milliseconds on a monotonic clock private to this process.
+fn queue_clock_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
+/// Whether `frame` is a clear `_auth` that, at `now`, has waited since `ts`
+/// for more than [`STALE_SIGN_IN_MS`].
+fn stale_sign_in(frame: &[u8], ts: &[u8], now: u64) -> bool {
+    let Ok(ts) = <[u8; 8]>::try_from(ts) else {
+        return false;
+    };
+    let waited = now.saturating_sub(u64::from_be_bytes(ts));
+    if waited <= STALE_SIGN_IN_MS {
+        return false;
+    }
+    match server::decode_request(frame) {
+        Ok(req) => {
+            req.enc == "clear"
+                && req
+                    .load
+                    .as_map()
+                    .and_then(|l| l.get(&k("cmd")))
+                    .and_then(Value::as_str)
+                    == Some("_auth")
+        }
+        Err(_) => false,
+    }
+}
+
+/// Salt's unsigned "master full" answer, which makes a minion wait its
+/// `acceptance_wait_time` and sign in again.
+fn master_full() -> Value {
+    Value::Map(Map::from_iter([
+        (k("enc"), k("clear")),
+        (
+            k("load"),
+            Value::Map(Map::from_iter([(k("ret"), k("full"))])),
+        ),
+    ]))
+}
+
 /// The queue device (zmq.device(QUEUE)) with a stop flag.
 fn queue_loop(clients: zmq::Socket, workers: zmq::Socket, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::SeqCst) {
@@ -536,7 +588,10 @@ fn queue_loop(clients: zmq::Socket, workers: zmq::Socket, stop: Arc<AtomicBool>)
                 break;
             }
             match clients.recv_multipart(zmq::DONTWAIT) {
-                Ok(m) => {
+                Ok(mut m) => {
+                    // When the request arrived: a worker skips sign-ins that
+                    // waited so long their minion has given up.
+                    m.push(queue_clock_ms().to_be_bytes().to_vec());
                     if let Err(e) = workers.send_multipart(m, zmq::DONTWAIT) {
                         tracing::warn!("dropping a request, workers busy: {}", e);
                     }
@@ -573,6 +628,11 @@ fn worker_loop(rep: zmq::Socket, master: Arc<Master>, stop: Arc<AtomicBool>) {
         let reply =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match frames.as_slice() {
                 [one] => handle_request(&master, one),
+                [one, ts] if stale_sign_in(one, ts, queue_clock_ms()) => {
+                    tracing::debug!("skipping a sign-in that waited over {STALE_SIGN_IN_MS} ms");
+                    master_full()
+                }
+                [one, _] => handle_request(&master, one),
                 _ => k("bad load"),
             }))
             .unwrap_or_else(|_| {
@@ -582,5 +642,37 @@ fn worker_loop(rep: zmq::Socket, master: Arc<Master>, stop: Arc<AtomicBool>) {
         if let Err(e) = rep.send(payload::dumps(&reply), 0) {
             tracing::warn!("worker send: {}", e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth_frame(cmd: &str) -> Vec<u8> {
+        payload::dumps(&Value::Map(Map::from_iter([
+            (k("enc"), k("clear")),
+            (
+                k("load"),
+                Value::Map(Map::from_iter([(k("cmd"), k(cmd)), (k("id"), k("m1"))])),
+            ),
+            (k("version"), Value::Int(3)),
+        ])))
+    }
+
+    #[test]
+    fn only_old_sign_ins_are_skipped() {
+        let auth = auth_frame("_auth");
+        let at = 1_000u64.to_be_bytes();
+        let late = 1_000 + STALE_SIGN_IN_MS + 1;
+        assert!(!stale_sign_in(&auth, &at, 1_000 + STALE_SIGN_IN_MS));
+        assert!(stale_sign_in(&auth, &at, late));
+        // Other commands, garbage and bad timestamps are always handled.
+        assert!(!stale_sign_in(&auth_frame("_return"), &at, late));
+        assert!(!stale_sign_in(b"\xc1junk", &at, late));
+        assert!(!stale_sign_in(&auth, b"short", late));
+        let full = master_full();
+        let load = full.as_map().unwrap().get(&k("load")).unwrap();
+        assert_eq!(load.as_map().unwrap().get(&k("ret")), Some(&k("full")));
     }
 }

@@ -17,10 +17,7 @@ use crate::value::{Map, Value};
 use crate::wire::crypticle::{random_bytes, Crypticle, CrypticleError};
 use crate::wire::keys::{self, EncAlgo, KeyError, PrivateKey, PublicKey, SigAlgo};
 use crate::wire::payload::{self, PayloadError};
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::traits::PublicKeyParts;
-use rsa::BoxedUint;
+use crate::wire::x931;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -92,118 +89,26 @@ pub fn hexid(id: &str) -> String {
         .collect()
 }
 
-fn to_uint(bytes: &[u8], bits: u32) -> Result<BoxedUint, ClientError> {
-    BoxedUint::from_be_slice(bytes, bits).map_err(|e| ClientError::X931(format!("{e:?}")))
-}
-
-/// Big-endian bytes of `v`, left-padded (or trimmed of leading zeros) to
-/// exactly `len` bytes.
-fn to_len(v: &BoxedUint, len: usize) -> Vec<u8> {
-    let b = v.to_be_bytes();
-    if b.len() >= len {
-        b[b.len() - len..].to_vec()
-    } else {
-        let mut out = vec![0u8; len - b.len()];
-        out.extend_from_slice(&b);
-        out
-    }
-}
-
 /// `RSA_private_encrypt(..., RSA_X931_PADDING)` as OpenSSL does it
 /// (`salt.utils.rsax931.RSAX931Signer.sign`): pad `0x6B BB.. BA data 33CC`
 /// (or `0x6A data 0xCC`), raise to d, and keep `min(s, n - s)`.
 pub fn x931_sign(key: &rsa::PrivateKey, data: &[u8]) -> Result<Vec<u8>, ClientError> {
-    let k = key.size();
-    if data.len() + 2 > k {
-        return Err(ClientError::X931("data too large for the key".into()));
-    }
-    let j = k - data.len() - 2;
-    let mut em = Vec::with_capacity(k);
-    if j == 0 {
-        em.push(0x6A);
-    } else {
-        em.push(0x6B);
-        em.extend(std::iter::repeat_n(0xBBu8, j - 1));
-        em.push(0xBA);
-    }
-    em.extend_from_slice(data);
-    em.push(0xCC);
-    let n: &BoxedUint = key.n().as_ref();
-    let m = to_uint(&em, n.bits_precision())?;
-    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
-    let s = rsa::hazmat::rsa_decrypt_and_check(key, Some(&mut rng), &m)
-        .map_err(|e| ClientError::X931(e.to_string()))?;
-    let alt = n.wrapping_sub(&s);
-    let s = if s > alt { alt } else { s };
-    Ok(to_len(&s, k))
+    x931::sign(key, data).map_err(|e| ClientError::X931(e.to_string()))
 }
 
 /// `RSA_public_decrypt(..., RSA_X931_PADDING)`
 /// (`salt.utils.rsax931.RSAX931Verifier.verify`): the data a signature
 /// made by [`x931_sign`] carries.
 pub fn x931_recover(key: &rsa::PublicKey, sig: &[u8]) -> Result<Vec<u8>, ClientError> {
-    let k = key.size();
-    if sig.len() != k {
-        return Err(ClientError::X931(
-            "signature length differs from the key's".into(),
-        ));
-    }
-    let n: &BoxedUint = key.n().as_ref();
-    let s = to_uint(sig, n.bits_precision())?;
-    if s >= *n {
-        return Err(ClientError::X931("signature out of range".into()));
-    }
-    let mut m = rsa::hazmat::rsa_encrypt(key, &s).map_err(|e| ClientError::X931(e.to_string()))?;
-    let low = m.to_be_bytes().last().copied().unwrap_or(0);
-    if low & 0x0f != 12 {
-        m = n.wrapping_sub(&m);
-    }
-    let em = to_len(&m, k);
-    let bad = || ClientError::X931("bad padding".into());
-    let (body, last) = match em.split_last() {
-        Some((l, b)) => (b, *l),
-        None => return Err(bad()),
-    };
-    if last != 0xCC {
-        return Err(bad());
-    }
-    match body.first() {
-        Some(0x6A) => Ok(body[1..].to_vec()),
-        Some(0x6B) => {
-            let mut i = 1;
-            while i < body.len() && body[i] == 0xBB {
-                i += 1;
-            }
-            if i == 1 || i >= body.len() || body[i] != 0xBA {
-                return Err(bad());
-            }
-            Ok(body[i + 1..].to_vec())
-        }
-        _ => Err(bad()),
-    }
+    x931::recover(key, sig).map_err(|e| ClientError::X931(e.to_string()))
 }
 
 fn raw_private(pem: &str) -> Result<rsa::PrivateKey, ClientError> {
-    rsa::PrivateKey::from_pkcs1_pem(pem)
-        .or_else(|_| rsa::PrivateKey::from_pkcs8_pem(pem))
-        .map_err(|e| {
-            ClientError::Key(KeyError::Invalid {
-                msg: e.to_string(),
-                path: None,
-            })
-        })
+    Ok(x931::raw_private(pem)?)
 }
 
 fn raw_public(pem: &str) -> Result<rsa::PublicKey, ClientError> {
-    use rsa::pkcs1::DecodeRsaPublicKey;
-    rsa::PublicKey::from_public_key_pem(pem)
-        .or_else(|_| rsa::PublicKey::from_pkcs1_pem(pem))
-        .map_err(|e| {
-            ClientError::Key(KeyError::Invalid {
-                msg: e.to_string(),
-                path: None,
-            })
-        })
+    Ok(x931::raw_public(pem)?)
 }
 
 /// The master's public key, both as a [`PublicKey`] and for X9.31.

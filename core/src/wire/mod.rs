@@ -9,3 +9,4 @@ pub mod keys;
 pub mod payload;
 pub mod server;
 pub mod sockets;
+pub mod x931;

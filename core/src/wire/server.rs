@@ -20,18 +20,11 @@
 use super::crypticle::Crypticle;
 use super::keys::{EncAlgo, KeyError, PrivateKey, PublicKey, SigAlgo};
 use super::payload;
+use super::x931;
 use crate::value::{Map, Value};
-use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::traits::PublicKeyParts;
-use rsa::BoxedUint;
 
 fn k(s: &str) -> Value {
     Value::Str(s.to_string())
-}
-
-fn rsa_err(e: impl std::fmt::Display) -> KeyError {
-    KeyError::Rsa(e.to_string())
 }
 
 /// A private key parsed once for raw (X9.31) operations.
@@ -40,32 +33,7 @@ pub struct RawPrivateKey(rsa::PrivateKey);
 impl RawPrivateKey {
     /// From the key's PEM (the same key [`PrivateKey`] holds).
     pub fn new(key: &PrivateKey) -> Result<RawPrivateKey, KeyError> {
-        let pem = key.to_pem()?;
-        rsa::PrivateKey::from_pkcs1_pem(&pem)
-            .or_else(|_| rsa::PrivateKey::from_pkcs8_pem(&pem))
-            .map(RawPrivateKey)
-            .map_err(rsa_err)
-    }
-}
-
-fn raw_public(pem: &str) -> Result<rsa::PublicKey, KeyError> {
-    rsa::PublicKey::from_public_key_pem(pem)
-        .or_else(|_| rsa::PublicKey::from_pkcs1_pem(pem))
-        .map_err(|e| KeyError::Invalid {
-            msg: e.to_string(),
-            path: None,
-        })
-}
-
-/// Left-pad (or keep the low `k` bytes of) a big-endian number to `k` bytes.
-fn to_k_bytes(n: &BoxedUint, k: usize) -> Vec<u8> {
-    let b = n.to_be_bytes();
-    if b.len() >= k {
-        b[b.len() - k..].to_vec()
-    } else {
-        let mut out = vec![0u8; k - b.len()];
-        out.extend_from_slice(&b);
-        out
+        x931::raw_private(&key.to_pem()?).map(RawPrivateKey)
     }
 }
 
@@ -73,74 +41,13 @@ fn to_k_bytes(n: &BoxedUint, k: usize) -> Vec<u8> {
 /// and apply the private exponent; the result is `min(s, n - s)`, as
 /// OpenSSL's `RSA_private_encrypt(..., RSA_X931_PADDING)` returns.
 pub fn x931_sign(key: &RawPrivateKey, data: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let kk = key.0.size();
-    if data.len() + 2 > kk {
-        return Err(KeyError::Rsa("data too large for the key size".into()));
-    }
-    let j = kk - data.len() - 2;
-    let mut em = Vec::with_capacity(kk);
-    if j == 0 {
-        em.push(0x6a);
-    } else {
-        em.push(0x6b);
-        em.extend_from_slice(&vec![0xbb; j - 1]);
-        em.push(0xba);
-    }
-    em.extend_from_slice(data);
-    em.push(0xcc);
-    let prec = key.0.n_bits_precision();
-    let m = BoxedUint::from_be_slice(&em, prec).map_err(rsa_err)?;
-    let mut rng = rsa::rand_core::UnwrapErr(getrandom::SysRng);
-    let s = rsa::hazmat::rsa_decrypt_and_check(&key.0, Some(&mut rng), &m).map_err(rsa_err)?;
-    let n: &BoxedUint = key.0.n().as_ref();
-    let alt = n.wrapping_sub(&s);
-    let out = if s > alt { alt } else { s };
-    Ok(to_k_bytes(&out, kk))
+    x931::sign(&key.0, data)
 }
 
 /// Salt's `PublicKey.decrypt(sig)`: undo [`x931_sign`] with the public key
 /// `pem` and return the signed data. Any malformed signature is an error.
 pub fn x931_recover(pem: &str, sig: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let key = raw_public(pem)?;
-    x931_recover_key(&key, sig)
-}
-
-fn x931_recover_key(key: &rsa::PublicKey, sig: &[u8]) -> Result<Vec<u8>, KeyError> {
-    let kk = key.size();
-    let bad = || KeyError::Rsa("invalid X9.31 signature".into());
-    if sig.len() != kk {
-        return Err(bad());
-    }
-    let prec = key.n_bits_precision();
-    let s = BoxedUint::from_be_slice(sig, prec).map_err(|_| bad())?;
-    let n: &BoxedUint = key.n().as_ref();
-    if s >= *n {
-        return Err(bad());
-    }
-    let r = rsa::hazmat::rsa_encrypt(key, &s).map_err(rsa_err)?;
-    let rb = to_k_bytes(&r, kk);
-    let r = if rb.last().map(|b| b & 0x0f) != Some(12) {
-        n.wrapping_sub(&r)
-    } else {
-        r
-    };
-    let em = to_k_bytes(&r, kk);
-    let body = match em.first() {
-        Some(0x6a) => &em[1..],
-        Some(0x6b) => {
-            let rest = &em[1..];
-            let pad = rest.iter().take_while(|b| **b == 0xbb).count();
-            match rest.get(pad) {
-                Some(0xba) => &rest[pad + 1..],
-                _ => return Err(bad()),
-            }
-        }
-        _ => return Err(bad()),
-    };
-    match body.split_last() {
-        Some((0xcc, data)) => Ok(data.to_vec()),
-        _ => Err(bad()),
-    }
+    x931::recover(&x931::raw_public(pem)?, sig)
 }
 
 /// `salt.crypt.clean_key`: strip and normalise line endings.

@@ -51,7 +51,8 @@ pub struct MasterChannel {
     zctx: zmq::Context,
     so: SocketOpts,
     uri: String,
-    pool: Mutex<Vec<zmq::Socket>>,
+    /// Idle REQ sockets and when each was last used.
+    pool: Mutex<Vec<(zmq::Socket, Instant)>>,
     session: Mutex<Option<Arc<Session>>>,
     /// Bumped at every successful sign-in.
     generation: AtomicU64,
@@ -100,7 +101,7 @@ impl MasterChannel {
     /// that timed out (or failed) is dropped, never reused.
     fn send_raw(&self, msg: &Value, timeout: Duration) -> Result<Value, AgentError> {
         let sock = match self.pool.lock().ok().and_then(|mut p| p.pop()) {
-            Some(s) => s,
+            Some((s, _)) => s,
             None => {
                 let s = sockets::socket(&self.zctx, zmq::REQ, &self.so)?;
                 s.connect(&self.uri)?;
@@ -117,10 +118,19 @@ impl MasterChannel {
         let reply = sock.recv_bytes(0)?;
         if let Ok(mut p) = self.pool.lock() {
             if p.len() < 4 {
-                p.push(sock);
+                p.push((sock, Instant::now()));
             }
         }
         Ok(payload::loads(&reply).map_err(ClientError::from)?)
+    }
+
+    /// Close the pooled REQ sockets unused for `max_idle`: an idle minion
+    /// holds no request connection to the master (Salt opens a request
+    /// channel per call), which keeps a master with many minions small.
+    pub fn close_idle(&self, max_idle: Duration) {
+        if let Ok(mut p) = self.pool.lock() {
+            p.retain(|(_, used)| used.elapsed() < max_idle);
+        }
     }
 
     /// `send_raw` retried `tries` times on timeout.

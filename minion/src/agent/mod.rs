@@ -53,6 +53,8 @@ pub enum AgentError {
 const JOB_STACK: usize = 8 << 20;
 /// Most publish frames read at once (Salt sends one or two).
 const MAX_FRAMES: usize = 4;
+/// How long an unused request connection to the master stays open.
+const REQ_IDLE: Duration = Duration::from_secs(5);
 
 fn s(v: &str) -> Value {
     Value::from(v)
@@ -301,6 +303,7 @@ impl Agent {
                 return Ok(());
             }
             self.jobs.retain(|h| !h.is_finished());
+            self.chan.close_idle(REQ_IDLE);
             if self.jobs.is_empty() && busy {
                 // Idle again: give back what start-up or the jobs used.
                 memory::trim();

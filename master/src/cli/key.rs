@@ -110,22 +110,8 @@ pub struct KeyArgs {
     /// Bits of a generated key (2048 to 32768).
     #[arg(long = "keysize", default_value_t = 2048)]
     pub keysize: usize,
-    /// Outputter (key, nested, json, yaml, txt).
-    #[arg(long = "out", alias = "output")]
-    pub out: Option<String>,
-    /// Indentation for the json/yaml outputters.
-    #[arg(
-        long = "out-indent",
-        alias = "output-indent",
-        allow_hyphen_values = true
-    )]
-    pub out_indent: Option<i64>,
-    /// No colours.
-    #[arg(long = "no-color", alias = "no-colour")]
-    pub no_color: bool,
-    /// Colours even when not on a terminal.
-    #[arg(long = "force-color", alias = "force-colour")]
-    pub force_color: bool,
+    #[command(flatten)]
+    pub out_flags: OutFlags,
 }
 
 /// An ordered `status -> [ids]` or `status -> {id: text}` result.
@@ -385,10 +371,8 @@ pub fn run(
             .map(|t| file_finger(&t))
             .unwrap_or_default();
         let flags = OutFlags {
-            out: a.out.clone().filter(|o| o != "key"),
-            out_indent: a.out_indent,
-            no_color: a.no_color,
-            force_color: a.force_color,
+            out: a.out_flags.out.clone().filter(|o| o != "key"),
+            ..a.out_flags.clone()
         };
         let data = Value::Map(Map::from_iter([(k("return"), Value::str(text))]));
         let _ = write!(out, "{}", flags.render(&data, "nested"));
@@ -407,10 +391,8 @@ pub fn run(
         opts: &opts,
     };
     let flags = OutFlags {
-        out: a.out.clone().filter(|o| o != "key"),
-        out_indent: a.out_indent,
-        no_color: a.no_color,
-        force_color: a.force_color,
+        out: a.out_flags.out.clone().filter(|o| o != "key"),
+        ..a.out_flags.clone()
     };
     let display = |ret: &Ret| -> String {
         if flags.out.is_some() {

@@ -93,11 +93,23 @@ pub fn clap_error(
 
 /// Output settings from the common `--out`, `--out-indent`, `--no-color`
 /// and `--force-color` flags.
-#[derive(Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct OutFlags {
+    /// Outputter.
+    #[arg(long = "out", alias = "output")]
     pub out: Option<String>,
+    /// Indentation for the json/yaml outputters.
+    #[arg(
+        long = "out-indent",
+        alias = "output-indent",
+        allow_hyphen_values = true
+    )]
     pub out_indent: Option<i64>,
+    /// No colours.
+    #[arg(long = "no-color", alias = "no-colour")]
     pub no_color: bool,
+    /// Colours even when not on a terminal.
+    #[arg(long = "force-color", alias = "force-colour")]
     pub force_color: bool,
 }
 

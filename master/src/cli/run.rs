@@ -39,22 +39,8 @@ pub struct RunArgs {
     /// Seconds to wait for minions (manage.*, jobs.active).
     #[arg(short = 't', long = "timeout")]
     pub timeout: Option<u64>,
-    /// Outputter.
-    #[arg(long = "out", alias = "output")]
-    pub out: Option<String>,
-    /// Indentation for the json/yaml outputters.
-    #[arg(
-        long = "out-indent",
-        alias = "output-indent",
-        allow_hyphen_values = true
-    )]
-    pub out_indent: Option<i64>,
-    /// No colours.
-    #[arg(long = "no-color", alias = "no-colour")]
-    pub no_color: bool,
-    /// Colours even when not on a terminal.
-    #[arg(long = "force-color", alias = "force-colour")]
-    pub force_color: bool,
+    #[command(flatten)]
+    pub out_flags: OutFlags,
     /// FUNCTION [ARGUMENTS ...]
     #[arg()]
     pub args: Vec<String>,
@@ -381,12 +367,7 @@ pub fn run(
     };
     match result {
         Ok(r) => {
-            let flags = OutFlags {
-                out: a.out.clone(),
-                out_indent: a.out_indent,
-                no_color: a.no_color,
-                force_color: a.force_color,
-            };
+            let flags = a.out_flags.clone();
             let default = r.outputter.as_deref().unwrap_or("nested");
             let _ = write!(out, "{}", flags.render(&r.data, default));
             0

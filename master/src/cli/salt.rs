@@ -106,22 +106,8 @@ pub struct SaltArgs {
     /// Separator of the argument lists of a compound command.
     #[arg(long = "args-separator", default_value = ",")]
     pub args_separator: String,
-    /// Outputter.
-    #[arg(long = "out", alias = "output")]
-    pub out: Option<String>,
-    /// Indentation for the json/yaml outputters.
-    #[arg(
-        long = "out-indent",
-        alias = "output-indent",
-        allow_hyphen_values = true
-    )]
-    pub out_indent: Option<i64>,
-    /// No colours.
-    #[arg(long = "no-color", alias = "no-colour")]
-    pub no_color: bool,
-    /// Colours even when not on a terminal.
-    #[arg(long = "force-color", alias = "force-colour")]
-    pub force_color: bool,
+    #[command(flatten)]
+    pub out_flags: OutFlags,
     /// TARGET FUNCTION [ARGUMENTS ...]
     #[arg()]
     pub args: Vec<String>,
@@ -358,12 +344,7 @@ impl Printer {
             o.insert(k("state_verbose"), Value::Bool(b));
         }
         Printer {
-            flags: OutFlags {
-                out: a.out.clone(),
-                out_indent: a.out_indent,
-                no_color: a.no_color,
-                force_color: a.force_color,
-            },
+            flags: a.out_flags.clone(),
             hs: HighstateOptions::from_opts(&o),
         }
     }
@@ -788,7 +769,7 @@ impl Ctx<'_> {
             let text = self.printer.render(&Value::Map(stat), "", rc);
             let _ = write!(self.out, "{text}");
         }
-        if self.a.summary && self.a.out.is_none() && !progress {
+        if self.a.summary && self.a.out_flags.out.is_none() && !progress {
             let _ = write!(self.out, "{}", returns_summary(&all, self.a.verbose));
         }
         if all.is_empty() {

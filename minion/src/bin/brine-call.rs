@@ -195,25 +195,9 @@ fn sort_policy(fun: &str) -> SortMaps {
     }
 }
 
-/// The function's own outputter (Salt's `__outputter__`): the state
-/// functions that run states print with `highstate`.
+/// The function's own outputter (Salt's `__outputter__`), else nested.
 fn default_outputter(fun: &str) -> &'static str {
-    match fun {
-        "state.sls"
-        | "state.sls_id"
-        | "state.pkg"
-        | "state.top"
-        | "state.single"
-        | "state.highstate"
-        | "state.template"
-        | "state.template_str"
-        | "state.apply"
-        | "state.test"
-        | "state.request"
-        | "state.check_request"
-        | "state.run_request" => "highstate",
-        _ => "nested",
-    }
+    brine_minion::agent::jobs::outputter(fun).unwrap_or("nested")
 }
 
 /// `condition_input`: integers that look like job ids become strings.

@@ -21,6 +21,7 @@ pub mod fsutil;
 pub mod functions;
 pub mod jinja;
 pub mod matcher;
+pub mod memory;
 pub mod output;
 pub mod render;
 pub mod value;

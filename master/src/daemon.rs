@@ -487,14 +487,16 @@ pub fn maintenance_tick(master: &Master, cachedir: &Path, last_clean: &mut Insta
         );
     }
     master.auth.rotate_if_expired();
-    // Every tenth tick, give freed heap back to the kernel: connections
-    // of minions that went away, and the buffers of finished jobs.
-    static TICKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    if TICKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10 == 9 {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only releases free memory of the allocator.
-        unsafe {
-            libc::malloc_trim(0);
+    // Every tenth tick with no request since the last one, give back what
+    // the work left resident (freed heap of minions that went away, buffers
+    // of finished jobs, code pages faulted in): see brine_core::memory.
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+    static TICKS: AtomicU64 = AtomicU64::new(0);
+    static SEEN: AtomicUsize = AtomicUsize::new(usize::MAX);
+    if TICKS.fetch_add(1, Relaxed) % 10 == 9 {
+        let handled = crate::request::requests_handled();
+        if SEEN.swap(handled, Relaxed) == handled {
+            brine_core::memory::trim();
         }
     }
     if last_clean.elapsed() >= Duration::from_secs(60) {

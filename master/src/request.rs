@@ -444,6 +444,14 @@ fn dispatch_aes(master: &Master, cmd: &str, load: &mut Map, id: &str) -> (Value,
 
 static SERVER_SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// Requests handled by every worker of this process (for the idle check).
+static HANDLED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many requests the workers have handled so far.
+pub fn requests_handled() -> usize {
+    HANDLED.load(Ordering::Relaxed)
+}
+
 /// The running request server.
 pub struct RequestServer {
     stop: Arc<AtomicBool>,
@@ -624,6 +632,7 @@ fn worker_loop(rep: zmq::Socket, master: Arc<Master>, stop: Arc<AtomicBool>) {
                 continue;
             }
         };
+        HANDLED.fetch_add(1, Ordering::Relaxed);
         // A bug in a handler must not cost the master a worker.
         let reply =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match frames.as_slice() {

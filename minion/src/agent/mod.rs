@@ -14,11 +14,11 @@
 
 pub mod channel;
 pub mod jobs;
-pub mod memory;
 pub mod remote;
 
 use crate::modules::{self, Context};
 use brine_core::matcher::{self, MatchContext};
+use brine_core::memory;
 use brine_core::value::{Map, Value};
 use brine_core::wire::client::{self, Algos, ClientError, MinionKeys, PublishError, SignInCheck};
 use brine_core::wire::sockets::{self, SocketOpts};

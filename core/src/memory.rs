@@ -1,5 +1,6 @@
-//! Keeping the idle minion small: after start-up and whenever the last
-//! running job ends, give back what the work left resident.
+//! Keeping an idle daemon small: brine-minion after start-up and whenever
+//! its last job ends, brine-master when no request came in for a while,
+//! give back what the work left resident.
 //!
 //! - `malloc_trim(0)` returns freed heap to the kernel (glibc).
 //! - The read-only file pages (code, and read-only data with no page ever

@@ -330,6 +330,43 @@ fn stock_minion_authenticates_and_runs_jobs() {
         "{}",
         m.log()
     );
+    // A highstate served by brine-master: top file, SLS and a salt://
+    // template from its file server, the minion's pillar compiled by it.
+    let out = dir.join("out");
+    let srv = dir.join("srv");
+    std::fs::create_dir_all(srv.join("salt/files")).unwrap();
+    std::fs::write(srv.join("salt/top.sls"), "base:\n  'm1':\n    - web\n").unwrap();
+    std::fs::write(
+        srv.join("salt/web.sls"),
+        "{{ pillar['out'] }}:\n  file.directory:\n    - makedirs: True\n\n\
+         {{ pillar['out'] }}/motd:\n  file.managed:\n    - source: salt://files/motd.jinja\n\
+         \x20   - template: jinja\n    - require:\n      - file: {{ pillar['out'] }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        srv.join("salt/files/motd.jinja"),
+        "hello {{ grains['id'] }} {{ pillar['greeting'] }}\n",
+    )
+    .unwrap();
+    std::fs::write(srv.join("pillar/top.sls"), "base:\n  'm1':\n    - m1\n").unwrap();
+    std::fs::write(
+        srv.join("pillar/m1.sls"),
+        format!("out: {}\ngreeting: from-brine-pillar\n", out.display()),
+    )
+    .unwrap();
+    let mut req = ping_req("m1", "state.highstate", vec![]);
+    req.timeout = 60;
+    let (_, rets) = run_job(&mut c, &req, Duration::from_secs(90));
+    let ret = rets.get("m1").expect("m1 returned its highstate");
+    let states = ret.as_map().unwrap_or_else(|| panic!("highstate: {ret:?}"));
+    assert_eq!(states.len(), 2, "{ret:?}");
+    for (tag, st) in states {
+        assert_eq!(st.get("result"), Some(&Value::Bool(true)), "{tag:?}: {st:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("motd")).unwrap(),
+        "hello m1 from-brine-pillar\n"
+    );
     // SIGTERM: a clean exit, the local socket removed.
     let st = m.terminate().expect("the master stops on SIGTERM");
     assert!(st.success(), "{st:?}");

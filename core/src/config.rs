@@ -579,8 +579,8 @@ pub fn include_config(include: &Value, orig_path: &Path, verbose: bool) -> Map {
     configuration
 }
 
-/// `os.path.normpath` for absolute `/` paths.
-fn normpath(p: &str) -> String {
+/// `os.path.normpath` (POSIX).
+pub fn normpath(p: &str) -> String {
     let abs = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
@@ -607,7 +607,7 @@ fn normpath(p: &str) -> String {
 }
 
 /// `os.path.abspath`.
-fn abspath(p: &str) -> String {
+pub fn abspath(p: &str) -> String {
     if p.starts_with('/') {
         normpath(p)
     } else {

@@ -20,9 +20,12 @@
 //! cannot act as paths (no `/`, not `.`/`..`); `gzip` replies are valid gzip
 //! members made of stored (uncompressed) deflate blocks.
 
+use brine_core::config::abspath;
+pub use brine_core::config::normpath;
 use brine_core::matcher::fnmatch::fnmatch;
 use brine_core::output::pyrepr::str_of;
 use brine_core::value::{Map, Value};
+use brine_minion::modules::file::py_dirname as dirname;
 use indexmap::IndexMap;
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -640,58 +643,6 @@ fn join(a: &str, b: &str) -> String {
         format!("{a}{b}")
     } else {
         format!("{a}/{b}")
-    }
-}
-
-/// `os.path.dirname`.
-fn dirname(p: &str) -> String {
-    match p.rfind('/') {
-        None => String::new(),
-        Some(i) => {
-            let head = &p[..=i];
-            if head.chars().all(|c| c == '/') {
-                head.to_string()
-            } else {
-                head.trim_end_matches('/').to_string()
-            }
-        }
-    }
-}
-
-/// `os.path.normpath` (POSIX).
-pub fn normpath(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let abs = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !abs {
-                    parts.push("..");
-                }
-            }
-            c => parts.push(c),
-        }
-    }
-    let body = parts.join("/");
-    match (abs, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
-
-fn abspath(p: &str) -> String {
-    if p.starts_with('/') {
-        normpath(p)
-    } else {
-        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-        normpath(&join(&cwd.to_string_lossy(), p))
     }
 }
 

@@ -361,7 +361,11 @@ fn stock_minion_authenticates_and_runs_jobs() {
     let states = ret.as_map().unwrap_or_else(|| panic!("highstate: {ret:?}"));
     assert_eq!(states.len(), 2, "{ret:?}");
     for (tag, st) in states {
-        assert_eq!(st.get("result"), Some(&Value::Bool(true)), "{tag:?}: {st:?}");
+        assert_eq!(
+            st.get("result"),
+            Some(&Value::Bool(true)),
+            "{tag:?}: {st:?}"
+        );
     }
     assert_eq!(
         std::fs::read_to_string(out.join("motd")).unwrap(),

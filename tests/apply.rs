@@ -388,7 +388,7 @@ fn load_case(name: &str, dir: &Path) -> Result<Case, String> {
         ));
     }
     let minion = match obj.get("minion") {
-        None => Map::new(),
+        None => Map::default(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => return Err("minion must be an object".into()),
     };
@@ -634,7 +634,7 @@ fn normalise(v: &Value, paths: &Paths) -> Value {
             Value::String(s) => Value::String(sort_failed_requisites(&paths.scrub(s))),
             Value::Array(l) => Value::Array(l.iter().map(|x| walk(x, paths, depth + 1)).collect()),
             Value::Object(m) => {
-                let mut out = Map::new();
+                let mut out = Map::default();
                 for (k, x) in m {
                     if depth == 1 && (k == "start_time" || k == "duration") {
                         continue;
@@ -920,11 +920,11 @@ fn snapshot_tree(paths: &Paths) -> Result<Vec<(String, String)>, String> {
 fn minion_config(case: &Case, tree: &Path, paths: &Paths) -> Result<String, String> {
     let s = |p: &Path| Value::String(p.to_string_lossy().into_owned());
     let roots = |sub: &str| {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert("base".into(), Value::Array(vec![s(&tree.join(sub))]));
         Value::Object(m)
     };
-    let mut cfg = Map::new();
+    let mut cfg = Map::default();
     cfg.insert("id".into(), Value::String("minion".into()));
     cfg.insert("file_client".into(), Value::String("local".into()));
     cfg.insert("root_dir".into(), s(&paths.root));
@@ -934,7 +934,7 @@ fn minion_config(case: &Case, tree: &Path, paths: &Paths) -> Result<String, Stri
     cfg.insert("log_file".into(), s(&paths.root.join("minion.log")));
     cfg.insert("file_roots".into(), roots("states"));
     cfg.insert("pillar_roots".into(), roots("pillar"));
-    let mut grains = Map::new();
+    let mut grains = Map::default();
     for (k, v) in &case.minion {
         if k == "grains" {
             if let Value::Object(g) = v {

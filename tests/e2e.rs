@@ -1259,7 +1259,7 @@ fn states_ok(ret: &Value, want: usize) -> Result<(), String> {
 /// Merges the JSON objects printed one after another (Salt's `--out json`
 /// prints one document per minion); text between documents is skipped.
 fn json_docs(s: &str) -> Map<String, Value> {
-    let mut merged = Map::new();
+    let mut merged = Map::default();
     let mut pos = 0;
     while pos < s.len() {
         let Some(off) = s[pos..].find('{') else {

@@ -351,9 +351,9 @@ pub fn default_minion_opts() -> Map {
     match serde_json::from_str::<serde_json::Value>(DEFAULT_MINION_OPTS_JSON) {
         Ok(j) => match Value::from_json(&j) {
             Value::Map(m) => m,
-            _ => Map::new(),
+            _ => Map::default(),
         },
-        Err(_) => Map::new(),
+        Err(_) => Map::default(),
     }
 }
 
@@ -381,7 +381,7 @@ pub fn read_conf_file(path: &Path) -> Result<Map, ConfigError> {
     })?;
     let mut m = match v {
         // `safe_load(...) or {}`
-        v if !v.truthy() => Map::new(),
+        v if !v.truthy() => Map::default(),
         Value::Map(m) => m,
         other => {
             let type_name = other.type_name();
@@ -538,9 +538,9 @@ pub fn include_config(include: &Value, orig_path: &Path, verbose: bool) -> Map {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
-        _ => return Map::new(),
+        _ => return Map::default(),
     };
-    let mut configuration = Map::new();
+    let mut configuration = Map::default();
     for pat in patterns {
         let mut path = expanduser(&pat);
         if !path.starts_with('/') {
@@ -562,7 +562,7 @@ pub fn include_config(include: &Value, orig_path: &Path, verbose: bool) -> Map {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!("{}", e);
-                    Map::new()
+                    Map::default()
                 }
             };
             if let Some(inc) = opts.get(&key("include")).cloned() {
@@ -675,7 +675,7 @@ fn normalize_roots(v: &Value, default_dir: &str) -> Value {
             Value::List(vec![key(default_dir)]),
         )]));
     };
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (env, dirs) in m {
         let env = Value::Str(crate::output::pyrepr::str_of(env));
         let dirs = match dirs {
@@ -888,7 +888,7 @@ pub fn load_minion_config_with_id(
 ) -> Result<Value, ConfigError> {
     let dir = abspath(&config_dir.to_string_lossy());
     let path = Path::new(&dir).join("minion");
-    let mut overrides = Map::new();
+    let mut overrides = Map::default();
     if path.is_file() {
         overrides = read_conf_file(&path)?;
         overrides.insert(
@@ -930,7 +930,7 @@ mod tests {
 
     #[test]
     fn root_dir_prefixing() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(key("root_dir"), key("/tmp/r"));
         m.insert(key("cachedir"), key("/var/cache/salt/minion"));
         m.insert(key("pki_dir"), key("/tmp/r/etc/pki"));
@@ -942,7 +942,7 @@ mod tests {
         );
         assert_eq!(get_str(&m, "pki_dir"), Some("/tmp/r/etc/pki"));
         assert_eq!(get_str(&m, "sock_dir"), Some("/tmp/r/rel/dir"));
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(key("root_dir"), key("/"));
         m.insert(key("cachedir"), key("/var/cache"));
         prepend_root_dir(&mut m, &["cachedir"]);
@@ -951,9 +951,9 @@ mod tests {
 
     #[test]
     fn dictupdate_merges_lists_without_duplicates() {
-        let mut a = Map::new();
+        let mut a = Map::default();
         a.insert(key("l"), Value::List(vec![Value::Int(1)]));
-        let mut b = Map::new();
+        let mut b = Map::default();
         b.insert(key("l"), Value::List(vec![Value::Int(1), Value::Int(2)]));
         dictupdate(&mut a, &b, true);
         assert_eq!(

@@ -29,3 +29,12 @@ pub mod wire;
 pub mod yaml;
 
 pub use value::{Map, Value};
+
+#[doc(hidden)]
+pub fn phase(name: &str) {
+    static T0: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let t0 = T0.get_or_init(std::time::Instant::now);
+    if std::env::var_os("BRINE_PHASES").is_some() {
+        eprintln!("{:8.2} ms {name}", t0.elapsed().as_secs_f64() * 1000.0);
+    }
+}

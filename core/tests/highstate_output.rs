@@ -50,7 +50,7 @@ fn highstate_output_matches_salt() {
         ));
         let opts = match Value::from_json(&case["opts"]) {
             Value::Map(m) => m,
-            _ => Map::new(),
+            _ => Map::default(),
         };
         let color = opts.get(&Value::from("color")).is_some_and(Value::truthy);
         let oopts = OutputOptions {

@@ -233,7 +233,7 @@ fn jinja_matches_salt() {
             sls: &c.sls,
             functions: &funcs,
             file_client: &fc,
-            extra: Map::new(),
+            extra: Map::default(),
         };
         let ours = render_template(&c.source, &c.tmplpath, &ctx);
         let theirs = &salt[&c.name];
@@ -340,7 +340,7 @@ fn sls_pipeline_matches_salt() {
             sls: &c.sls,
             functions: &funcs,
             file_client: &fc,
-            extra: Map::new(),
+            extra: Map::default(),
         };
         let ours = brine_core::render::render_sls(&c.source, &c.tmplpath, "jinja|yaml", &ctx);
         let theirs = &salt[&c.name];

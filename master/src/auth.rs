@@ -328,7 +328,7 @@ impl Auth {
         ) {
             return;
         }
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("result"), Value::Bool(result));
         if let Some(a) = act {
             m.insert(k("act"), k(a));

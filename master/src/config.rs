@@ -410,9 +410,9 @@ pub fn default_master_opts() -> Map {
     match serde_json::from_str::<serde_json::Value>(DEFAULT_MASTER_OPTS_JSON) {
         Ok(j) => match Value::from_json(&j) {
             Value::Map(m) => m,
-            _ => Map::new(),
+            _ => Map::default(),
         },
-        Err(_) => Map::new(),
+        Err(_) => Map::default(),
     }
 }
 
@@ -450,7 +450,7 @@ fn validate_roots(v: &Value, default_dir: &str) -> Value {
             Value::List(vec![key(default_dir)]),
         )]));
     };
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (env, dirs) in m {
         let env = match env {
             Value::Str(s) => s.clone(),
@@ -575,7 +575,7 @@ pub fn load_master_config(config_dir: &Path) -> Result<Map, ConfigError> {
             .unwrap_or_else(|_| config_dir.to_path_buf())
     };
     let path = dir.join("master");
-    let mut overrides = Map::new();
+    let mut overrides = Map::default();
     if path.is_file() {
         overrides = read_conf_file(&path)?;
         overrides.insert(

@@ -112,7 +112,7 @@ impl Master {
         } else {
             &req.user
         };
-        let mut clear_load = Map::new();
+        let mut clear_load = Map::default();
         clear_load.insert(k("fun"), k(&req.fun));
         clear_load.insert(k("arg"), arg.clone());
         clear_load.insert(k("tgt"), req.tgt.clone());
@@ -158,7 +158,7 @@ impl Master {
         if let Err(e) = self.jobs.save_minions(&jid, &minions) {
             tracing::error!("The job cache could not save the minions of {}: {}", jid, e);
         }
-        let mut load = Map::new();
+        let mut load = Map::default();
         load.insert(k("fun"), k(&req.fun));
         load.insert(k("arg"), arg);
         load.insert(k("tgt"), req.tgt.clone());

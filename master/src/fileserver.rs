@@ -281,7 +281,7 @@ impl FileServer {
 
     /// `Fileserver.serve_file` + `roots.serve_file`: one chunk at `loc`.
     fn serve_file(&self, load: &Map) -> Result<Value, String> {
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         ret.insert(s("data"), s(""));
         ret.insert(s("dest"), s(""));
         let (Some(path), Some(loc), Some(saltenv)) = (
@@ -358,7 +358,7 @@ impl FileServer {
             return Ok(none);
         };
         let stat = fnd.stat.clone().map(Value::List).unwrap_or(Value::Null);
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         if !is_file(&fnd.path) {
             return Ok((Value::Map(ret), stat));
         }
@@ -399,7 +399,7 @@ impl FileServer {
             Vec::new()
         };
         if load.get(&s("sources")).is_some_and(Value::truthy) {
-            let mut m = Map::new();
+            let mut m = Map::default();
             if !envs.is_empty() || self.roots_backend(back) {
                 m.insert(s("roots"), Value::List(envs));
             }
@@ -453,7 +453,7 @@ impl FileServer {
         let Some(lists) = self.walk_env(&saltenv) else {
             return Ok(Value::map());
         };
-        let mut m = Map::new();
+        let mut m = Map::default();
         for (k, v) in lists.links {
             if k.starts_with(&prefix) {
                 m.insert(Value::Str(k), Value::Str(v));
@@ -583,14 +583,14 @@ fn strs(set: &BTreeSet<String>) -> Vec<String> {
 }
 
 fn empty_fnd() -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("path"), s(""));
     m.insert(s("rel"), s(""));
     Value::Map(m)
 }
 
 fn fnd_value(f: &Found) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("path"), s(&f.path));
     m.insert(s("rel"), s(&f.rel));
     if let Some(st) = &f.stat {

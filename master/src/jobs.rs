@@ -139,7 +139,7 @@ pub fn jid_to_time(jid: &str) -> String {
 /// `salt.utils.jid.format_job_instance`.
 pub fn format_job_instance(job: &Value) -> Map {
     let get = |k: &str| job.get(k).cloned();
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(
         Value::str("Function"),
         get("fun").unwrap_or_else(|| Value::str("unknown-function")),
@@ -270,7 +270,7 @@ impl JobCache {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
             Err(e) => return Err(io_err(&hn)(e)),
         }
-        let mut stored = Map::new();
+        let mut stored = Map::default();
         let mut out = None;
         match ret.as_map() {
             Some(m) if m.contains_key(&Value::str("return")) => {
@@ -338,7 +338,7 @@ impl JobCache {
     /// minion that returned (directory order, as Salt).
     pub fn get_jid(&self, jid: &str) -> Map {
         let dir = self.jid_dir(jid);
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         let Ok(rd) = fs::read_dir(&dir) else {
             return ret;
         };
@@ -357,7 +357,7 @@ impl JobCache {
             let mut data = match data {
                 Value::Map(m) if m.contains_key(&Value::str("return")) => m,
                 other => {
-                    let mut m = Map::new();
+                    let mut m = Map::default();
                     m.insert(Value::str("return"), other);
                     m
                 }
@@ -479,13 +479,13 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
         let jc = JobCache::new(&d, 24);
         let jid = jc.prep_jid(None).unwrap();
-        let mut load = Map::new();
+        let mut load = Map::default();
         load.insert(Value::str("jid"), Value::str(jid.as_str()));
         load.insert(Value::str("fun"), Value::str("test.ping"));
         load.insert(Value::str("tgt"), Value::str("*"));
         jc.save_load(&jid, &Value::Map(load)).unwrap();
         jc.save_minions(&jid, &["b".into(), "a".into()]).unwrap();
-        let mut r = Map::new();
+        let mut r = Map::default();
         r.insert(Value::str("return"), Value::Bool(true));
         r.insert(Value::str("retcode"), Value::Int(0));
         r.insert(Value::str("out"), Value::str("nested"));

@@ -115,7 +115,7 @@ pub fn read_frame(r: &mut impl Read) -> Result<Option<Value>, LocalError> {
 impl PublishRequest {
     /// The request as a frame map (`cmd: publish`).
     pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("cmd"), k("publish"));
         m.insert(k("tgt"), self.tgt.clone());
         m.insert(k("tgt_type"), k(&self.tgt_type));
@@ -147,7 +147,7 @@ impl PublishRequest {
             },
             kwarg: match v.get("kwarg") {
                 Some(Value::Map(m)) => m.clone(),
-                _ => Map::new(),
+                _ => Map::default(),
             },
             ret: s("ret", ""),
             timeout: match v.get("timeout") {

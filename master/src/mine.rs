@@ -185,7 +185,7 @@ impl Mine {
             _ => tgt_type,
         };
         let tgt = load.get(&s("tgt")).cloned().unwrap_or(Value::Null);
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         for minion in ckminions(&tgt, &tgt_type) {
             let Some(Value::Map(mine)) = fetch(&self.cachedir, &minion, "mine") else {
                 continue;

@@ -76,7 +76,7 @@ impl Functions for MasterFunctions {
             }
             "grains.items" => Ok(self.grains.clone()),
             "grains.item" => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for a in &args {
                     let k = str_of(a);
                     m.insert(s(&k), self.grains.get(&k).cloned().unwrap_or(s("")));
@@ -123,7 +123,7 @@ fn roots_of(opts: &Map, key: &str) -> IndexMap<String, Vec<PathBuf>> {
 
 /// Salt's default pillar_roots when the option is absent.
 fn default_pillar_roots() -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(
         s("base"),
         Value::List(vec![s("/srv/pillar"), s("/srv/spm/pillar")]),
@@ -214,7 +214,7 @@ pub fn handle_pillar(opts: &Map, load: &Map) -> Result<Value, String> {
     let popts_v = Value::Map(popts);
     let mut pillar = match brine_core::compile::compile_pillar(&popts_v, &grains, &funcs, &client) {
         Value::Map(m) => m,
-        _ => Map::new(),
+        _ => Map::default(),
     };
     let strategy = match get(opts, "pillar_source_merging_strategy") {
         Some(v) if v.truthy() => str_of(v),
@@ -227,7 +227,7 @@ pub fn handle_pillar(opts: &Map, load: &Map) -> Result<Value, String> {
     if get(opts, "pillar_opts").is_some_and(Value::truthy) {
         let mut mopts = match popts_v {
             Value::Map(m) => m,
-            _ => Map::new(),
+            _ => Map::default(),
         };
         mopts.shift_remove(&s("grains"));
         mopts.insert(s("saltversion"), s("3007.8"));
@@ -296,7 +296,7 @@ pub fn store_data(
     grains: &Value,
     pillar: &Value,
 ) -> Result<(), CacheError> {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("grains"), grains.clone());
     m.insert(s("pillar"), pillar.clone());
     store(cachedir, id, "data", &Value::Map(m))
@@ -336,10 +336,13 @@ const MASTER_OPTS_DEFAULTS: &[(&str, DefaultFn)] = &[
 /// lists) and the master options that shape a minion's highstate; only
 /// the first three with `env_only`.
 pub fn master_opts_reply(opts: &Map, load: &Map) -> Value {
-    let mut mopts = Map::new();
+    let mut mopts = Map::default();
     let fs = crate::fileserver::FileServer::from_opts(opts);
-    let mut file_roots = Map::new();
-    if let Some(Value::List(envs)) = fs.handle("_file_envs", &Map::new()).and_then(Result::ok) {
+    let mut file_roots = Map::default();
+    if let Some(Value::List(envs)) = fs
+        .handle("_file_envs", &Map::default())
+        .and_then(Result::ok)
+    {
         for e in envs {
             file_roots.insert(e, Value::List(vec![]));
         }

@@ -145,7 +145,7 @@ fn render_reaction(
     let funcs = MasterFunctions {
         grains: empty.clone(),
     };
-    let mut extra = Map::new();
+    let mut extra = Map::default();
     extra.insert(s("tag"), s(tag));
     extra.insert(s("data"), data.clone());
     let ctx = RenderContext {
@@ -182,7 +182,7 @@ fn reaction_to_call(id: &str, sls: &str, body: &Value) -> Result<LocalCall, Stri
         return Err(format!("{sls}: reaction '{id}' names no function"));
     };
     let key = str_of(key);
-    let mut low = Map::new();
+    let mut low = Map::default();
     let (state, mut fun) = match key.split_once('.') {
         Some((st, f)) => (st.to_string(), Some(f.to_string())),
         None => (key.clone(), None),
@@ -237,7 +237,7 @@ fn reaction_to_call(id: &str, sls: &str, body: &Value) -> Result<LocalCall, Stri
         let kwarg = match args {
             Value::Map(m) => m.clone(),
             Value::List(l) => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for item in l {
                     match item {
                         Value::Map(d) => m.extend(d.iter().map(|(k, v)| (k.clone(), v.clone()))),
@@ -249,7 +249,7 @@ fn reaction_to_call(id: &str, sls: &str, body: &Value) -> Result<LocalCall, Stri
                 }
                 m
             }
-            _ => Map::new(),
+            _ => Map::default(),
         };
         if kwarg.is_empty() && args.truthy() {
             return Err(format!(
@@ -265,7 +265,7 @@ fn reaction_to_call(id: &str, sls: &str, body: &Value) -> Result<LocalCall, Stri
         };
         let kwarg = match low.get(&s("kwarg")) {
             Some(Value::Map(m)) => m.clone(),
-            None | Some(Value::Null) => Map::new(),
+            None | Some(Value::Null) => Map::default(),
             Some(_) => return Err(format!("{sls}: reaction '{id}': kwarg must be a dict")),
         };
         (arg, kwarg)

@@ -260,7 +260,7 @@ fn parsing_and_batch_match_salt() {
     }
     // The no_return outputter, as `brine` prints a silent minion.
     let a = SaltArgs::try_parse_from(["brine", "--no-color", "*", "test.ping"]).unwrap();
-    let p = Printer::new(&a, &Map::new());
+    let p = Printer::new(&a, &Map::default());
     let data = Value::Map(Map::from_iter([(
         Value::str("m1"),
         Value::str(no_response_text("20261129041213123456")),
@@ -322,5 +322,5 @@ fn batch_sizes_without_salt() {
     assert_eq!(batch_size("50%", 5), Some(2));
     assert_eq!(batch_size("4", 2), Some(4));
     assert_eq!(batch_size("ten", 2), None);
-    let _ = Map::new();
+    let _ = Map::default();
 }

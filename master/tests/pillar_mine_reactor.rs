@@ -372,7 +372,7 @@ print(json.dumps({"data": data, "mine": mine, "master_opts": mo, "env_only": mo_
         assert_eq!(&got.to_json(), expect, "master-side pillar for {case}");
     }
     assert_eq!(v["mine"], Value::Map(data).to_json());
-    let ours = master_opts_reply(&opts, &Map::new()).to_json();
+    let ours = master_opts_reply(&opts, &Map::default()).to_json();
     assert_eq!(ours, v["master_opts"]);
     let ours = master_opts_reply(&opts, &m(&[("env_only", Value::Bool(true))])).to_json();
     assert_eq!(ours, v["env_only"]);
@@ -506,7 +506,7 @@ fn mine_put_get_delete_flush() {
         .handle("_mine", &m(&[id("m1"), ("data", Value::str("x"))]), &ck)
         .unwrap()
         .is_err());
-    assert!(mine.handle("_pillar", &Map::new(), &ck).is_none());
+    assert!(mine.handle("_pillar", &Map::default(), &ck).is_none());
     let mode = std::fs::metadata(t.join("minions/m2/mine.p"))
         .unwrap()
         .permissions()

@@ -311,7 +311,7 @@ fn aes_requests_need_a_session_and_a_token() {
     assert_eq!(ev.tag, "salt/job/20260101010101000005/ret/sec1");
     // A minion may not fire blacklisted tags.
     let evs = f.events("");
-    let mut ev_load = Map::new();
+    let mut ev_load = Map::default();
     ev_load.insert(k("cmd"), k("_minion_event"));
     ev_load.insert(
         k("events"),

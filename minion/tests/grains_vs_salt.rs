@@ -119,9 +119,9 @@ fn grains_equal_salt() {
     let salt_grains = Value::from_json(&json["local"]);
     let salt_map = salt_grains.as_map().expect("grains map").clone();
 
-    let mut opts = Map::new();
+    let mut opts = Map::default();
     opts.insert(Value::str("id"), Value::str("x"));
-    let mut statics = Map::new();
+    let mut statics = Map::default();
     statics.insert(
         Value::str("roles"),
         Value::List(vec![Value::str("kubernetes-master")]),

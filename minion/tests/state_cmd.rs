@@ -150,7 +150,7 @@ fn direct_state(conf: &Path, fun: &str, args: &[&str], low_extra: Map) -> Value 
     let ctx = Context::new(opts.clone());
     let client = roots_client(&opts, "file_roots");
     let (module, f) = fun.split_once('.').expect("mod.fun");
-    let mut low = Map::new();
+    let mut low = Map::default();
     low.insert("state".into(), module.into());
     low.insert("fun".into(), f.into());
     let mut test = false;
@@ -164,7 +164,7 @@ fn direct_state(conf: &Path, fun: &str, args: &[&str], low_extra: Map) -> Value 
     }
     low.insert("__env__".into(), "base".into());
     low.extend(low_extra);
-    let running = Map::new();
+    let running = Map::default();
     let call = StateCall {
         ctx: &ctx,
         low: &low,
@@ -181,7 +181,7 @@ fn direct_state(conf: &Path, fun: &str, args: &[&str], low_extra: Map) -> Value 
     match (sf.fun)(&call) {
         Ok(r) => Value::Map(r.into_map()),
         Err(e) => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert("name".into(), name);
             m.insert("changes".into(), Value::map());
             m.insert("result".into(), Value::Bool(false));
@@ -201,7 +201,7 @@ fn only_state(v: &Value) -> Value {
 
 /// Keep the keys a state function produces (the runtime adds the rest).
 fn state_keys(v: &Value) -> Value {
-    let mut out = Map::new();
+    let mut out = Map::default();
     if let Value::Map(m) = v {
         for (k, x) in m {
             if matches!(
@@ -233,7 +233,7 @@ fn compare_state(
         g
     } else {
         want = state_keys(&only_state(&want));
-        let mut g = direct_state(&s.conf(), fun, args, Map::new());
+        let mut g = direct_state(&s.conf(), fun, args, Map::default());
         scrub(&mut g);
         g
     };
@@ -433,7 +433,7 @@ fn cmd_mod_watch_matches_salt() {
         ("cmd_|-c_|-echo also_|-run", "run", "echo also"),
     ] {
         let w = state_keys(want.get(tag).expect("salt ran the watcher"));
-        let mut extra = Map::new();
+        let mut extra = Map::default();
         extra.insert("sfun".into(), sfun.into());
         extra.insert("__id__".into(), Value::from(&tag[5..6]));
         let name_arg = format!("name={name}");
@@ -570,7 +570,7 @@ fn cmd_exec_functions_match_salt() {
 fn timeout_kills_the_process_group() {
     let ctx = Context::new(Value::map());
     let marker = format!("brine-timeout-{}", std::process::id());
-    let mut kw = Map::new();
+    let mut kw = Map::default();
     kw.insert("python_shell".into(), Value::Bool(true));
     kw.insert("timeout".into(), Value::Int(1));
     let cmd = format!("sh -c 'exec -a {marker} sleep 30' & sleep 30");

@@ -1077,9 +1077,9 @@ fn run_brine(root: &Path, test: bool, cases: &[Case]) -> BTreeMap<String, serde_
     let files = brine_minion::modules::roots_client(&opts, "file_roots");
     let text = std::fs::read_to_string(root.join("all.sls")).unwrap();
     let data = brine_core::yaml::load(&text).expect("all.sls");
-    let running = Map::new();
+    let running = Map::default();
     for c in cases.iter().filter(|c| all_direct || c.direct) {
-        let mut low = Map::new();
+        let mut low = Map::default();
         low.insert("state".into(), "file".into());
         low.insert("fun".into(), c.fun.into());
         low.insert("__id__".into(), c.id.into());
@@ -1266,12 +1266,12 @@ fn failed_render_keeps_old_file() {
     let opts = brine_core::config::load_minion_config(&root.join("conf")).expect("config");
     let ctx = Context::new(opts.clone());
     let files = brine_minion::modules::roots_client(&opts, "file_roots");
-    let mut low = Map::new();
+    let mut low = Map::default();
     low.insert("name".into(), d.join("f").display().to_string().into());
     low.insert("source".into(), "salt://files/bad.j2".into());
     low.insert("template".into(), "jinja".into());
     low.insert("mode".into(), "0600".into());
-    let running = Map::new();
+    let running = Map::default();
     let call = StateCall {
         ctx: &ctx,
         low: &low,

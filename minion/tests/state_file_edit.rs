@@ -991,17 +991,17 @@ fn run_in_process(
     list: &[Scenario],
     test: bool,
 ) -> std::collections::BTreeMap<String, J> {
-    let ctx = Context::new(Value::Map(Map::new())).with_grains(Value::Map(Map::new()));
+    let ctx = Context::new(Value::Map(Map::default())).with_grains(Value::Map(Map::default()));
     let mut roots = indexmap::IndexMap::new();
     roots.insert("base".to_string(), vec![root.base.join("srv")]);
     let files = LocalFileClient::new(roots);
-    let running = Map::new();
+    let running = Map::default();
     let mut m = std::collections::BTreeMap::new();
     for s in list {
         let dir = self_dir(&root.base, s.id);
         let args = subst(&s.args, &dir);
         let (module, fun) = s.fun.split_once('.').expect("mod.fun");
-        let mut low = Map::new();
+        let mut low = Map::default();
         low.insert(Value::from("state"), Value::from(module));
         low.insert(Value::from("fun"), Value::from(fun));
         low.insert(Value::from("__id__"), Value::from(s.id));

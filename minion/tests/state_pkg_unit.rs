@@ -20,7 +20,7 @@ fn has_dpkg() -> bool {
 fn ctx() -> Context {
     // The refresh tag would go here; these paths never write it.
     let dir = std::env::temp_dir().join("brine-pkg-unit-cachedir-unused");
-    let mut opts = Map::new();
+    let mut opts = Map::default();
     opts.insert(
         Value::from("cachedir"),
         Value::from(dir.display().to_string()),
@@ -29,14 +29,14 @@ fn ctx() -> Context {
 }
 
 fn run(ctx: &Context, state: &str, fun: &str, test: bool, args: &[(&str, Value)]) -> Ret {
-    let mut low = Map::new();
+    let mut low = Map::default();
     low.insert(Value::from("state"), Value::from(state));
     low.insert(Value::from("fun"), Value::from(fun));
     for (k, v) in args {
         low.insert(Value::from(*k), v.clone());
     }
     let files = LocalFileClient::new(Default::default());
-    let running = Map::new();
+    let running = Map::default();
     let call = StateCall {
         ctx,
         low: &low,
@@ -138,7 +138,7 @@ fn execution_functions() {
         ctx.call_raw(
             "pkg.version_cmp",
             vec![Value::from(a), Value::from(b)],
-            Map::new(),
+            Map::default(),
         )
         .unwrap()
     };
@@ -147,11 +147,11 @@ fn execution_functions() {
     assert_eq!(cmp("1.0-", "1.0"), Value::Null);
     if has_dpkg() {
         let v = ctx
-            .call_raw("pkg.version", vec![Value::from(MISSING)], Map::new())
+            .call_raw("pkg.version", vec![Value::from(MISSING)], Map::default())
             .unwrap();
         assert_eq!(v, Value::from(""));
         let v = ctx
-            .call_raw("pkg.version", vec![Value::from("dpkg")], Map::new())
+            .call_raw("pkg.version", vec![Value::from("dpkg")], Map::default())
             .unwrap();
         assert!(!str_of(&v).is_empty());
     }

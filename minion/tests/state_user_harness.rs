@@ -429,7 +429,7 @@ pub fn child() {
     let opts = brine_minion_opts(conf);
     let files = brine_minion::modules::roots_client(&opts, "file_roots");
     let ctx = Context::new(opts);
-    let mut low = Map::new();
+    let mut low = Map::default();
     if let Value::Map(args) = Value::from_json(&p["args"]) {
         for (k, v) in args {
             low.insert(k, v);
@@ -442,7 +442,7 @@ pub fn child() {
     low.insert(Value::from("state"), Value::from(module));
     low.insert(Value::from("fun"), Value::from(name));
     low.insert(Value::from("__id__"), id.clone());
-    let running = Map::new();
+    let running = Map::default();
     let call = states::StateCall {
         ctx: &ctx,
         low: &low,

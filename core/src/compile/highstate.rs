@@ -330,7 +330,7 @@ pub fn verify_high(high: &Map) -> Errors {
                         if ["require", "watch", "prereq", "onchanges"].contains(&af) {
                             match am.get(argfirst) {
                                 Some(Value::List(rl)) => {
-                                    let mut entry = Map::new();
+                                    let mut entry = Map::default();
                                     entry.insert(k("state"), state.clone());
                                     reqs.insert(name.clone(), entry);
                                     for req in rl {
@@ -542,7 +542,7 @@ pub fn requisite_in(mut high: Map, disabled: Option<&Value>) -> (Map, Errors) {
                             if let Some(Value::Map(hb)) = high.get(&other) {
                                 match hb.keys().find(|x| !starts(x, "__")) {
                                     Some(s0) => {
-                                        let mut m = Map::new();
+                                        let mut m = Map::default();
                                         m.insert(s0.clone(), other.clone());
                                         m
                                     }
@@ -562,7 +562,7 @@ pub fn requisite_in(mut high: Map, disabled: Option<&Value>) -> (Map, Errors) {
                                                 if jm.get(&k("name")) == Some(&other)
                                                     && found.is_none()
                                                 {
-                                                    let mut m = Map::new();
+                                                    let mut m = Map::default();
                                                     m.insert(st8.clone(), hid.clone());
                                                     found = Some(m);
                                                 }

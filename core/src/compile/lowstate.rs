@@ -19,7 +19,7 @@ pub fn compile_high_data(high: &Map) -> Vec<Value> {
             }
             let mut funcs: Vec<Value> = Vec::new();
             let mut names: Vec<Value> = Vec::new();
-            let mut chunk = Map::new();
+            let mut chunk = Map::default();
             chunk.insert(k("state"), state.clone());
             chunk.insert(k("name"), name.clone());
             for key in ["__sls__", "__env__", "__sls_included_from__"] {

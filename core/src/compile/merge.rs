@@ -105,7 +105,7 @@ pub fn merge(a: &Map, b: &Map, strategy: &str, renderer: &str, merge_lists: bool
             false,
         ) {
             Value::Map(m) => m,
-            _ => Map::new(),
+            _ => Map::default(),
         },
         "overwrite" => {
             let mut a2 = a.clone();

@@ -105,8 +105,12 @@ impl Compiler<'_> {
         let mut hs = self.hs(self.opts_saltenv());
         let top = hs.get_top()?;
         let matches = hs.top_matches(top)?;
+        crate::phase("top");
         let (high, errors) = hs.render_highstate(&matches);
-        self.high_to_low(high, errors)
+        crate::phase("rendered");
+        let r = self.high_to_low(high, errors);
+        crate::phase("compiled");
+        r
     }
 
     /// The second half of `compile_low_chunks`: extend, verify,
@@ -263,9 +267,9 @@ impl Compiler<'_> {
         let mut err = top::verify_tops(&top);
         let matches = hs.top_matches(top)?;
         if matches.is_empty() {
-            return Ok((HighstatePlan::NoMatches, Map::new()));
+            return Ok((HighstatePlan::NoMatches, Map::default()));
         }
-        let mut high = Map::new();
+        let mut high = Map::default();
         if let Some(errs) = self.pillar_errors() {
             err.push(PILLAR_FAILED.to_string());
             err.extend(errs);
@@ -279,7 +283,7 @@ impl Compiler<'_> {
             return Err(err);
         }
         if high.is_empty() {
-            return Ok((HighstatePlan::NoStates, Map::new()));
+            return Ok((HighstatePlan::NoStates, Map::default()));
         }
         self.call_high_plan(high)
             .map(|p| (HighstatePlan::Chunks(p.chunks), p.high))
@@ -301,7 +305,7 @@ fn add_exclude(high: &mut Map, exclude: &[Value]) {
 
 /// Top matches (`{saltenv: [sls, ...]}`, in order) as a map value.
 pub fn matches_to_value(matches: &top::Matches) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (env, list) in matches {
         m.insert(Value::Str(env.clone()), Value::List(list.clone()));
     }

@@ -119,7 +119,7 @@ impl Pillar<'_> {
                 continue;
             };
             let text = String::from_utf8_lossy(&fd.bytes).into_owned();
-            match self.render(&text, &top_path, &env, "", Map::new()) {
+            match self.render(&text, &top_path, &env, "", Map::default()) {
                 Ok(v) => tops.entry(env).or_default().push(v),
                 Err(e) => {
                     errors.push(format!(
@@ -152,7 +152,7 @@ impl Pillar<'_> {
                         continue;
                     }
                     let rendered = match self.get_state(&sls, &env) {
-                        Some((text, path)) => self.render(&text, &path, &env, "", Map::new()),
+                        Some((text, path)) => self.render(&text, &path, &env, "", Map::default()),
                         None => Ok(Value::map()),
                     };
                     match rendered {
@@ -172,7 +172,7 @@ impl Pillar<'_> {
             for ctop in ctops {
                 let Value::Map(ctop) = ctop else {
                     errors.push("Error encountered while rendering pillar top file.".into());
-                    return (Map::new(), errors);
+                    return (Map::default(), errors);
                 };
                 for (saltenv, targets) in ctop {
                     if saltenv.as_str() == Some("include") {
@@ -180,7 +180,7 @@ impl Pillar<'_> {
                     }
                     let Value::Map(targets) = targets else {
                         errors.push("Error encountered while rendering pillar top file.".into());
-                        return (Map::new(), errors);
+                        return (Map::default(), errors);
                     };
                     for (tgt, comps) in targets {
                         let mut matches = Vec::new();
@@ -202,7 +202,7 @@ impl Pillar<'_> {
                                 errors.push(
                                     "Error encountered while rendering pillar top file.".into(),
                                 );
-                                return (Map::new(), errors);
+                                return (Map::default(), errors);
                             }
                         };
                         for comp in comps {
@@ -247,7 +247,7 @@ impl Pillar<'_> {
                 }
             }
         }
-        let mut sorted = Map::new();
+        let mut sorted = Map::default();
         for (env, targets) in top {
             let mut list: Vec<(Value, Value)> = targets.into_iter().collect();
             let ord = orders.get(&env).cloned().unwrap_or_default();
@@ -483,7 +483,7 @@ pub fn compile_pillar(
     }
     let (top, top_errors) = p.get_top();
     let matches = p.top_matches(&top);
-    let mut pillar = Map::new();
+    let mut pillar = Map::default();
     let mut errors: Vec<String> = Vec::new();
     for (saltenv, pstates) in &matches {
         let mut files: Vec<String> = Vec::new();
@@ -505,7 +505,7 @@ pub fn compile_pillar(
             }
         }
         for sls in files {
-            let (pstate, err) = p.render_pstate(&sls, saltenv, &mut mods, &Map::new());
+            let (pstate, err) = p.render_pstate(&sls, saltenv, &mut mods, &Map::default());
             errors.extend(err);
             if let Some(Value::Map(m)) = pstate {
                 pillar = p.merge(&pillar, &m);

@@ -145,7 +145,7 @@ impl<'c> HighState<'c> {
             sls,
             functions: self.c.functions,
             file_client: self.c.file_client,
-            extra: Map::new(),
+            extra: Map::default(),
         };
         if let Some(lp) = local_path.filter(|lp| lp.starts_with('/')) {
             ctx.extra.insert("tplpath".into(), lp.into());
@@ -166,7 +166,7 @@ impl<'c> HighState<'c> {
             errors.push(format!(
                 "Specified SLS {sls} in saltenv {saltenv} is not available on the salt master or through a configured fileserver"
             ));
-            return (Map::new(), errors);
+            return (Map::default(), errors);
         };
         let path = file.source.trim_start_matches("salt://").to_string();
         let _ = crate::yaml::take_shared_top();
@@ -180,12 +180,12 @@ impl<'c> HighState<'c> {
             };
         mods.insert(format!("{saltenv}:{sls}"));
         let Some(rendered) = rendered.filter(Value::truthy) else {
-            return (Map::new(), errors);
+            return (Map::default(), errors);
         };
         let Value::Map(mut state) = rendered else {
             errors.push(format!("SLS {sls} does not render to a dictionary"));
             self.nondict = Some(rendered);
-            return (Map::new(), errors);
+            return (Map::default(), errors);
         };
         // IDs whose bodies are one YAML node (an alias): Salt mutates that
         // one dict, so the alias ends up with the original's processed body.
@@ -358,7 +358,7 @@ impl<'c> HighState<'c> {
 
     /// `render_highstate`: every matched SLS of every env into one map.
     pub fn render_highstate(&mut self, matches: &[(String, Vec<Value>)]) -> (Map, Errors) {
-        let mut highstate = Map::new();
+        let mut highstate = Map::default();
         let mut all_errors = Vec::new();
         let mut mods: HashSet<String> = HashSet::new();
         let mut statefiles: Vec<String> = Vec::new();
@@ -519,7 +519,7 @@ fn handle_state_decls(state: &mut Map, sls: &str, saltenv: &str, errors: &mut Er
             if let Value::Str(s) = body {
                 if s.contains('.') {
                     let comps: Vec<&str> = s.split('.').collect();
-                    let mut m = Map::new();
+                    let mut m = Map::default();
                     m.insert(k("__sls__"), Value::str(sls));
                     m.insert(k("__env__"), Value::str(saltenv));
                     m.insert(k(comps[0]), Value::List(vec![Value::str(comps[1])]));

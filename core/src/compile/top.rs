@@ -109,7 +109,7 @@ impl HighState<'_> {
     pub fn get_top(&self) -> Result<Map, Errors> {
         let tops = match self.get_tops() {
             Ok(t) => t,
-            Err(_) => return Ok(Map::new()),
+            Err(_) => return Ok(Map::default()),
         };
         let strategy = opt_str(self.c.opts, "top_file_merging_strategy", "merge");
         let merged = match strategy.as_str() {
@@ -229,7 +229,7 @@ fn copy_targets(top: &mut Map, env: &Value, targets: &Value) -> Result<(), Strin
 /// `_merge_tops_merge`: base is authoritative; other envs' top files only
 /// contribute their own section, and only when base did not define it.
 pub fn merge_merge(mut tops: IndexMap<String, Vec<Value>>) -> Result<Map, String> {
-    let mut top = Map::new();
+    let mut top = Map::default();
     let base = tops.shift_remove("base").unwrap_or_default();
     for ctop in &base {
         let Value::Map(ctop) = ctop else { continue };
@@ -260,7 +260,7 @@ pub fn merge_merge(mut tops: IndexMap<String, Vec<Value>>) -> Result<Map, String
 /// `_merge_tops_same`: each env only from its own top file, falling back
 /// to the `default_top` env's top file for envs without one.
 pub fn merge_same(tops: IndexMap<String, Vec<Value>>, default_top: &str) -> Result<Map, String> {
-    let mut top = Map::new();
+    let mut top = Map::default();
     let is_empty = |v: &Value| matches!(v, Value::Map(m) if m.is_empty());
     for (cenv, ctops) in &tops {
         if ctops.iter().all(is_empty) {
@@ -308,7 +308,7 @@ pub fn merge_all(tops: IndexMap<String, Vec<Value>>) -> Result<Map, String> {
         }
         (mt, states)
     }
-    let mut top = Map::new();
+    let mut top = Map::default();
     for ctops in tops.values() {
         for ctop in ctops {
             let Value::Map(ctop) = ctop else { continue };

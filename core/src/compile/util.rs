@@ -47,7 +47,7 @@ pub fn prepr(v: &Value) -> String {
 
 /// A one-key map `{key: val}`.
 pub fn single(key: Value, val: Value) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(key, val);
     Value::Map(m)
 }

@@ -96,7 +96,7 @@ fn from_jinja_depth(v: &MjValue, depth: usize) -> Value {
         ValueKind::String => Value::Str(v.as_str().unwrap_or_default().to_string()),
         ValueKind::Bytes => Value::Bytes(v.as_bytes().unwrap_or_default().to_vec()),
         ValueKind::Map => {
-            let mut out = Map::new();
+            let mut out = Map::default();
             if let Some(obj) = v.as_object() {
                 if let Some(pairs) = obj.try_iter_pairs() {
                     for (k, val) in pairs {
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_order_and_types() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("z"), Value::Int(1));
         m.insert(Value::Int(2), Value::Float(1.5));
         m.insert(

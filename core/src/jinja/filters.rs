@@ -747,7 +747,7 @@ fn filter_to_entries(value: MjValue) -> Result<MjValue, Error> {
     let out = m
         .into_iter()
         .map(|(k, v)| {
-            let mut e = Map::new();
+            let mut e = Map::default();
             e.insert("key".into(), k);
             e.insert("value".into(), v);
             Value::Map(e)
@@ -758,7 +758,7 @@ fn filter_to_entries(value: MjValue) -> Result<MjValue, Error> {
 
 fn filter_from_entries(value: MjValue) -> Result<MjValue, Error> {
     let v = from_jinja(&value);
-    let mut out = Map::new();
+    let mut out = Map::default();
     for e in v.as_list().into_iter().flatten() {
         let Value::Map(m) = e else { continue };
         let find = |names: &[&str]| {
@@ -2869,7 +2869,7 @@ mod tests {
 
     #[test]
     fn json_like_python() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(
             "b".into(),
             Value::List(vec![Value::Int(1), Value::Float(2.0)]),

@@ -15,7 +15,7 @@ use crate::value::{Map, Value};
 /// Split call arguments into positional values and keyword arguments.
 pub fn split_args(args: &[MjValue]) -> (Vec<Value>, Map) {
     let mut pos: Vec<Value> = Vec::new();
-    let mut kwargs = Map::new();
+    let mut kwargs = Map::default();
     for a in args {
         if a.is_kwargs() {
             if let Some(pairs) = a.as_object().and_then(|o| o.try_iter_pairs()) {
@@ -231,7 +231,7 @@ fn jinja_raise(msg: MjValue) -> Result<MjValue, Error> {
 
 /// `odict(...)`: an ordered dict, like `dict(...)`.
 fn odict(args: &[MjValue]) -> Result<MjValue, Error> {
-    let mut out = Map::new();
+    let mut out = Map::default();
     for a in args {
         if a.is_kwargs() {
             if let Some(pairs) = a.as_object().and_then(|o| o.try_iter_pairs()) {
@@ -268,7 +268,7 @@ pub(crate) fn register(env: &mut Environment, shared: &Arc<Shared>) {
         });
     }
     env.add_function("show_full_context", |state: &State| -> MjValue {
-        let mut out = Map::new();
+        let mut out = Map::default();
         for name in state.known_variables() {
             let v = state.lookup(&name).unwrap_or_default();
             if matches!(v.kind(), ValueKind::Plain) {

@@ -62,7 +62,7 @@ pub(crate) const RAISE_ERROR: &str = "\u{1}raise\u{1}";
 /// Variables Salt computes from the template path and SLS name
 /// (`salt.utils.templates.generate_sls_context`).
 pub fn generate_sls_context(tmplpath: &str, sls: &str) -> Map {
-    let mut out = Map::new();
+    let mut out = Map::default();
     let mut slspath = sls.replace('.', "/");
     if !tmplpath.is_empty() {
         let mut template = tmplpath.replace('\\', "/");
@@ -365,12 +365,12 @@ fn render_with(
     // templates see them.
     // (Borrowed: grains, opts and pillar are large and only read here.)
     let sls_vars = if sls_context {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert("sls".into(), ctx.sls.into());
         m.extend(generate_sls_context(tmplpath, ctx.sls));
         m
     } else {
-        Map::new()
+        Map::default()
     };
     let saltenv = Value::from(ctx.saltenv);
     let mut context: IndexMap<&Value, &Value> = IndexMap::new();

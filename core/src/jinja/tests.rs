@@ -68,13 +68,13 @@ fn ctx_render_files(src: &str, files: &[(&str, &str)]) -> Result<String, JinjaEr
     let mut roots = indexmap::IndexMap::new();
     roots.insert("base".to_string(), vec![dir.clone()]);
     let fc = LocalFileClient::new(roots);
-    let mut pillar = Map::new();
+    let mut pillar = Map::default();
     pillar.insert(
         "a".into(),
         Value::Map([(Value::from("b"), Value::from("c"))].into_iter().collect()),
     );
     let pillar = Value::Map(pillar);
-    let mut grains = Map::new();
+    let mut grains = Map::default();
     grains.insert("id".into(), "minion1".into());
     grains.insert("os_family".into(), "Debian".into());
     let grains = Value::Map(grains);
@@ -90,7 +90,7 @@ fn ctx_render_files(src: &str, files: &[(&str, &str)]) -> Result<String, JinjaEr
         sls: "top.sub",
         functions: &funcs,
         file_client: &fc,
-        extra: Map::new(),
+        extra: Map::default(),
     };
     let r = render(src, "top/sub.sls", &ctx);
     let _ = std::fs::remove_dir_all(&dir);

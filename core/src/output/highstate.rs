@@ -176,7 +176,7 @@ fn compress_ids(hosts: &Map) -> Option<Map> {
             g("result")?
         ))
     };
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (host, hostdata) in hosts {
         let Value::Map(states) = hostdata else {
             return None;
@@ -188,7 +188,7 @@ fn compress_ids(hosts: &Map) -> Option<Map> {
             };
             *counts.entry(key(t, i)?).or_default() += 1;
         }
-        let mut comp = Map::new();
+        let mut comp = Map::default();
         for (tname, info) in states {
             let (Value::Str(t), Value::Map(info)) = (tname, info) else {
                 return None;
@@ -248,9 +248,9 @@ fn compress_ids(hosts: &Map) -> Option<Map> {
                     theirs
                 } else {
                     let ename = entry.get(&Value::from("name")).cloned()?;
-                    let mut inner = Map::new();
+                    let mut inner = Map::default();
                     inner.insert(ename, theirs);
-                    let mut m = Map::new();
+                    let mut m = Map::default();
                     m.insert(cc.clone(), Value::Map(inner));
                     Value::Map(m)
                 };
@@ -263,9 +263,9 @@ fn compress_ids(hosts: &Map) -> Option<Map> {
                 }
                 entry.insert(ck, changes);
             } else if mine.truthy() {
-                let mut inner = Map::new();
+                let mut inner = Map::default();
                 inner.insert(g("name")?.clone(), mine);
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert(cc, Value::Map(inner));
                 entry.insert(ck, Value::Map(m));
             }
@@ -1146,7 +1146,7 @@ mod tests {
 
     #[test]
     fn custom_tabular_format() {
-        let ret = Map::new();
+        let ret = Map::default();
         assert_eq!(
             py_format(
                 "{0}[{4:>8}] {1}{5}",
@@ -1161,7 +1161,7 @@ mod tests {
 
     #[test]
     fn options_from_minion_config() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("state_output"), Value::from("terse_id"));
         m.insert(Value::from("state_verbose"), Value::Bool(false));
         m.insert(Value::from("state_tabular"), Value::Bool(true));

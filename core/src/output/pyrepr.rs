@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(str_repr("a'\"b"), "'a\\'\"b'");
         assert_eq!(str_repr("t\u{1}\u{e9}"), "'t\\x01\u{e9}'");
         assert_eq!(bytes_repr(b"a\xff'"), "b\"a\\xff'\"");
-        let mut m = crate::value::Map::new();
+        let mut m = crate::value::Map::default();
         m.insert(
             Value::from("a"),
             Value::List(vec![Value::Null, Value::Bool(true), Value::Float(1.0)]),

@@ -81,7 +81,7 @@ fn untag(j: &serde_json::Value) -> Value {
         ),
         "list" => Value::List(a[1].as_array().expect("list").iter().map(untag).collect()),
         "map" => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             for kv in a[1].as_array().expect("map") {
                 m.insert(untag(&kv[0]), untag(&kv[1]));
             }
@@ -176,7 +176,7 @@ fn outputters_match_salt() {
 
 #[test]
 fn json_indent_variants() {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(
         Value::from("a"),
         Value::List(vec![Value::Int(1), Value::map()]),
@@ -193,10 +193,10 @@ fn json_indent_variants() {
 
 #[test]
 fn nested_colors_and_depth_sorting() {
-    let mut inner = Map::new();
+    let mut inner = Map::default();
     inner.insert(Value::from("z"), Value::Int(1));
     inner.insert(Value::from("a"), Value::Int(2));
-    let mut outer = Map::new();
+    let mut outer = Map::default();
     outer.insert(Value::from("y"), Value::Map(inner.clone()));
     outer.insert(Value::from("b"), Value::Map(inner));
     let v = Value::Map(outer);
@@ -219,7 +219,7 @@ fn nested_colors_and_depth_sorting() {
 /// Expectations printed by Salt's highstate outputter (color off).
 #[test]
 fn highstate_compile_errors_like_salt() {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(
         Value::from("local"),
         Value::List(vec![Value::from("err one"), Value::from("multi\nline")]),
@@ -229,13 +229,13 @@ fn highstate_compile_errors_like_salt() {
         display(&Value::Map(m), "highstate", &opts),
         "local:\n    Data failed to compile:\n----------\n    err one\n----------\n    multi\nline"
     );
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("local"), Value::from("some text"));
     assert_eq!(
         display(&Value::Map(m), "highstate", &opts),
         "local:\n    some text"
     );
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("local"), Value::Int(5));
     assert_eq!(display(&Value::Map(m), "highstate", &opts), "local:\n    5");
 }

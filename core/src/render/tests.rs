@@ -60,7 +60,7 @@ mod sls {
             sls: "a",
             functions: &NoFunctions,
             file_client: &fc,
-            extra: Map::new(),
+            extra: Map::default(),
         };
         render_sls(text, "a.sls", "jinja|yaml", &ctx)
     }

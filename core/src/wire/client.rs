@@ -256,7 +256,7 @@ pub fn sign_in_payload(
     autosign_grains: Option<Map>,
 ) -> SignInRequest {
     let nonce = new_nonce();
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("cmd"), s("_auth"));
     m.insert(s("id"), s(id));
     m.insert(s("nonce"), s(&nonce));
@@ -283,7 +283,7 @@ pub fn sign_in_payload(
 
 /// The clear envelope of a request (`_package_load` with `crypt="clear"`).
 pub fn clear_envelope(load: Value) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("enc"), s("clear"));
     m.insert(s("load"), load);
     m.insert(s("version"), Value::Int(3));
@@ -506,7 +506,7 @@ pub fn package_load(
     load.insert(s("tok"), Value::Bytes(tok.to_vec()));
     load.insert(s("id"), s(id));
     let ct = session.dumps(&Value::Map(load), None);
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("enc"), s("aes"));
     m.insert(s("load"), Value::Bytes(ct));
     m.insert(s("version"), Value::Int(3));
@@ -685,10 +685,10 @@ mod tests {
         let mk = MinionKeys::load_or_generate(&d, 2048).unwrap();
         let master = MasterKey::from_pem(&mk.pub_pem).unwrap();
         let aes = Crypticle::generate(AES_KEY_SIZE);
-        let mut load = Map::new();
+        let mut load = Map::default();
         load.insert(s("jid"), s("1"));
         let ct = aes.dumps(&Value::Map(load), None);
-        let mut p = Map::new();
+        let mut p = Map::default();
         p.insert(s("enc"), s("aes"));
         p.insert(
             s("sig"),
@@ -753,7 +753,7 @@ mod tests {
         fn signed(&self, inner: Map) -> Value {
             let tosign = payload::dumps(&Value::Map(inner));
             let sig = self.key.key.sign(&tosign, SigAlgo::Pkcs1v15Sha1).unwrap();
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(s("enc"), s("clear"));
             m.insert(s("load"), Value::Bytes(tosign));
             m.insert(s("sig"), Value::Bytes(sig));
@@ -762,7 +762,7 @@ mod tests {
 
         fn accept(&self, req: &SignInRequest, minion: &MinionKeys) -> Map {
             let mpub = MasterKey::from_pem(&minion.pub_pem).unwrap();
-            let mut r = Map::new();
+            let mut r = Map::default();
             r.insert(s("enc"), s("pub"));
             r.insert(s("pub_key"), s(&self.key.pub_pem));
             r.insert(s("publish_port"), Value::Int(4505));
@@ -808,7 +808,7 @@ mod tests {
         // Pending: signed, nonce checked, nothing cached.
         let req = sign_in_payload("m1", &minion, None, algos, None);
         assert!(req.load.get("token").is_none());
-        let mut pending = Map::new();
+        let mut pending = Map::default();
         pending.insert(s("ret"), Value::Bool(true));
         pending.insert(s("nonce"), req.load.get("nonce").cloned().unwrap());
         let got = handle_signin_response(
@@ -879,8 +879,8 @@ mod tests {
         let got = handle_signin_response(&req, &reply, &minion, algos, &check);
         assert!(matches!(got, Err(ClientError::InvalidMasterKey(_))));
         // Unsigned algorithm errors are reported; other unsigned answers not.
-        let mut bad = Map::new();
-        let mut l = Map::new();
+        let mut bad = Map::default();
+        let mut l = Map::default();
         l.insert(s("ret"), s("bad enc algo"));
         bad.insert(s("load"), Value::Map(l.clone()));
         let got = handle_signin_response(&req, &Value::Map(bad.clone()), &minion, algos, &check);
@@ -899,7 +899,7 @@ mod tests {
         let master = MasterKey::from_pem(&minion.pub_pem).unwrap();
         let sess = Crypticle::generate(AES_KEY_SIZE);
         let tok = minion.gen_token(b"salt").unwrap();
-        let mut load = Map::new();
+        let mut load = Map::default();
         load.insert(s("cmd"), s("_return"));
         let env = package_load(
             load,
@@ -943,21 +943,21 @@ mod tests {
             .key
             .encrypt(one_time.as_bytes(), EncAlgo::OaepSha1)
             .unwrap();
-        let mut pillar = Map::new();
+        let mut pillar = Map::default();
         pillar.insert(s("greeting"), s("hi"));
-        let mut tosign = Map::new();
+        let mut tosign = Map::default();
         tosign.insert(s("key"), Value::Bytes(ekey.clone()));
         tosign.insert(s("pillar"), Value::Map(pillar.clone()));
         tosign.insert(s("nonce"), s(&nonce));
         let data = payload::dumps(&Value::Map(tosign));
-        let mut signed = Map::new();
+        let mut signed = Map::default();
         signed.insert(
             s("sig"),
             Value::Bytes(minion.key.sign(&data, SigAlgo::Pkcs1v15Sha1).unwrap()),
         );
         signed.insert(s("data"), Value::Bytes(data));
         let pc = Crypticle::new(&one_time, AES_KEY_SIZE).unwrap();
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         ret.insert(s("key"), Value::Bytes(ekey));
         ret.insert(
             s("pillar"),

@@ -238,7 +238,7 @@ impl Reader<'_> {
 
     fn map(&mut self, n: usize, depth: usize) -> Result<Value, PayloadError> {
         let n = self.count(n.saturating_mul(2))? / 2;
-        let mut m = Map::with_capacity(n);
+        let mut m = Map::with_capacity_and_hasher(n, Default::default());
         for _ in 0..n {
             let k = self.value(depth + 1)?;
             // Python cannot use a dict as a key; a list key becomes a tuple.

@@ -208,7 +208,7 @@ pub struct AcceptParams<'a> {
 /// of the AES key; signed as a clear reply for version 2+.
 pub fn accept_reply(p: &AcceptParams) -> Result<Value, KeyError> {
     use sha2::Digest;
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(k("enc"), k("pub"));
     ret.insert(k("pub_key"), Value::Str(p.master_pub.to_string()));
     ret.insert(k("publish_port"), Value::Int(p.publish_port as i128));
@@ -265,7 +265,7 @@ pub fn encrypt_private(
     } else {
         ret.clone()
     };
-    let mut pret = Map::new();
+    let mut pret = Map::default();
     pret.insert(k("key"), Value::Bytes(enc_key.clone()));
     if sign_messages {
         let Some(nonce) = nonce else {
@@ -321,7 +321,7 @@ pub fn wrap_publish(load: &Map, w: &PublishWrap) -> Result<Vec<Vec<Vec<u8>>>, Ke
     let mut load = load.clone();
     load.insert(k("serial"), Value::Int(w.serial as i128));
     let enc = w.crypticle.dumps(&Value::Map(load), None);
-    let mut payload_map = Map::new();
+    let mut payload_map = Map::default();
     payload_map.insert(k("enc"), k("aes"));
     if let Some((key, algo)) = w.sign {
         let sig = key.sign(&enc, algo)?;
@@ -375,7 +375,7 @@ mod tests {
             decode_request(&payload::dumps(&Value::from("x"))),
             Err(RequestError::Shape)
         );
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("enc"), k("clear"));
         m.insert(k("load"), Value::map());
         m.insert(k("version"), Value::Int(3));

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn options_come_from_salt_names() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("max_message_size"), Value::Int(4096));
         m.insert(Value::from("recon_max"), Value::Int(2500));
         let so = SocketOpts::from_opts(&m);

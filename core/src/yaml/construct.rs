@@ -552,7 +552,7 @@ impl Constructor {
                     Value::List(l)
                 }
                 Some(Obj::Map(pairs)) => {
-                    let mut m = Map::with_capacity(pairs.len());
+                    let mut m = Map::with_capacity_and_hasher(pairs.len(), Default::default());
                     for (k, v) in pairs {
                         let v = self.materialize(v, true, refs, budget, active)?;
                         m.insert(k, v);
@@ -601,7 +601,7 @@ impl Constructor {
                 Value::List(l)
             }
             Obj::Map(pairs) => {
-                let mut m = Map::with_capacity(pairs.len());
+                let mut m = Map::with_capacity_and_hasher(pairs.len(), Default::default());
                 for (k, v) in pairs {
                     let v = self.materialize(v, false, refs, budget, active)?;
                     m.insert(k, v);

@@ -121,7 +121,7 @@ type Ret = Vec<(String, Items)>;
 type Items = Vec<(String, Option<String>)>;
 
 fn ret_to_value(ret: &Ret) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (status, items) in ret {
         let dict = items.iter().any(|(_, v)| v.is_some());
         let v = if dict {

@@ -78,7 +78,7 @@ fn format_runner_jid(jid: &str, load: Option<&Value>) -> Map {
             m
         }
         _ => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(
                 k("Error"),
                 k("Cannot contact returner or no job with this jid"),
@@ -91,7 +91,7 @@ fn format_runner_jid(jid: &str, load: Option<&Value>) -> Map {
 
 /// `jobs.list_job(jid)`.
 pub fn list_job(cache: &JobCache, jid: &str) -> Value {
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(k("jid"), k(jid));
     let load = cache.get_load(jid);
     for (key, v) in format_runner_jid(jid, load.as_ref()) {
@@ -113,7 +113,7 @@ pub fn lookup_jid(cache: &JobCache, jid: &str, returned: bool, missing: bool) ->
         .and_then(Value::as_map)
         .cloned()
         .unwrap_or_default();
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     if returned {
         for (minion, r) in &returns {
             ret.insert(
@@ -148,7 +148,7 @@ pub fn list_jobs(
     search_target: Option<&str>,
 ) -> Value {
     let split = |s: &str| -> Vec<String> { s.split(',').map(|x| x.trim().to_string()).collect() };
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (jid, job) in cache.list_jobs() {
         let mut ok = true;
         if let Some(st) = search_target {
@@ -182,7 +182,7 @@ pub fn list_jobs(
 
 /// `jobs.active`'s assembly from the `saltutil.running` returns.
 pub fn active_from(cache: &JobCache, running: &[(String, Value)]) -> Value {
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for (minion, data) in running {
         let Value::List(jobs) = data else {
             continue;

@@ -160,7 +160,7 @@ pub fn condition_args(words: &[String]) -> Vec<Value> {
         }
     }
     if !kwargs.is_empty() {
-        let mut kw = Map::new();
+        let mut kw = Map::default();
         kw.insert(k("__kwarg__"), Value::Bool(true));
         for (key, v) in kwargs {
             kw.insert(key, v);
@@ -433,7 +433,7 @@ impl Tracker {
             if !self.expected.contains(&id) {
                 self.expected.push(id.clone());
             }
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(k("ret"), ret.clone());
             for key in ["out", "retcode", "jid"] {
                 if let Some(v) = data.get(key) {
@@ -491,7 +491,7 @@ impl Tracker {
                 tgt_type: "list".into(),
                 fun: "saltutil.find_job".into(),
                 arg: vec![Value::str(self.jid.as_str())],
-                kwarg: Map::new(),
+                kwarg: Map::default(),
                 ret: String::new(),
                 timeout: self.gather.as_secs(),
                 jid: Some(fj.clone()),
@@ -532,7 +532,7 @@ pub fn gather(
         tgt_type: tgt_type.into(),
         fun: fun.into(),
         arg,
-        kwarg: Map::new(),
+        kwarg: Map::default(),
         ret: String::new(),
         timeout: timeout.as_secs(),
         jid: Some(jid.clone()),
@@ -653,7 +653,7 @@ impl Ctx<'_> {
             tgt_type: tgt_type.into(),
             fun: pyrepr::str_of(&self.job.fun),
             arg: self.job.arg.clone(),
-            kwarg: Map::new(),
+            kwarg: Map::default(),
             ret: self.a.ret.clone(),
             timeout: self.timeout.as_secs(),
             jid: Some(jid.to_string()),
@@ -670,7 +670,7 @@ impl Ctx<'_> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k(id), data.get(&k("ret")).cloned().unwrap_or(Value::Null));
         let text = self.printer.render(&Value::Map(m), &out, retcode);
         let _ = write!(self.out, "{text}");
@@ -713,7 +713,7 @@ impl Ctx<'_> {
         let mut tracker = Tracker::new(jid.clone(), reply.minions, self.timeout, self.gather);
         let mut all: Vec<(String, Value)> = Vec::new();
         let mut retcodes = Vec::new();
-        let mut stat: Map = Map::new();
+        let mut stat: Map = Map::default();
         let bar = |err: &mut dyn Write, n: usize| {
             let _ = write!(err, "\r{}", progress_line(n, total, started.elapsed(), 80));
             let _ = err.flush();
@@ -745,7 +745,7 @@ impl Ctx<'_> {
         }
         if !self.a.hide_timeout {
             for id in tracker.missing() {
-                let mut data = Map::new();
+                let mut data = Map::default();
                 data.insert(k("out"), k("no_return"));
                 data.insert(k("ret"), Value::str(no_response_text(&jid)));
                 data.insert(k("retcode"), Value::Int(1));
@@ -873,7 +873,7 @@ impl Ctx<'_> {
             for mut t in active.drain(..) {
                 if t.tick(client)? {
                     for id in t.missing() {
-                        let mut m = Map::new();
+                        let mut m = Map::default();
                         m.insert(k("ret"), Value::map());
                         parts.push((id, m));
                     }

@@ -39,7 +39,7 @@ pub fn outputter(fun: &str) -> Option<&'static str> {
 /// keyword arguments, everything else is positional.
 pub fn split_args(arg: &Value) -> (Vec<Value>, Map) {
     let mut args = Vec::new();
-    let mut kwargs = Map::new();
+    let mut kwargs = Map::default();
     for a in arg.as_list().map(|l| l.as_slice()).unwrap_or(&[]) {
         match a {
             Value::Map(m) if m.get(&s("__kwarg__")).is_some_and(Value::truthy) => {
@@ -118,7 +118,7 @@ pub fn run_job(ctx: &Context, data: &Map) -> Map {
         .get(&s("arg"))
         .cloned()
         .unwrap_or(Value::List(Vec::new()));
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(s("cmd"), s("_return"));
     ret.insert(s("id"), s(ctx.id()));
     match &fun {
@@ -126,9 +126,9 @@ pub fn run_job(ctx: &Context, data: &Map) -> Map {
             // `_thread_multi_return`: one return, retcode and success per
             // function, args taken in order.
             let args = arg.as_list().cloned().unwrap_or_default();
-            let mut r = Map::new();
-            let mut rcs = Map::new();
-            let mut oks = Map::new();
+            let mut r = Map::default();
+            let mut rcs = Map::default();
+            let mut oks = Map::default();
             for (i, f) in funs.iter().enumerate() {
                 let name = f.as_str().unwrap_or("");
                 let a = args.get(i).cloned().unwrap_or(Value::List(Vec::new()));
@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn return_load_shape() {
         let ctx = Context::new(Value::map()).with_grains(Value::map());
-        let mut data = Map::new();
+        let mut data = Map::default();
         data.insert(s("fun"), s("test.ping"));
         data.insert(s("arg"), Value::List(vec![]));
         data.insert(s("jid"), s("20260101000000000000"));
@@ -192,7 +192,7 @@ mod tests {
         let r = run_job(&ctx, &data);
         assert_eq!(r.get(&s("retcode")), Some(&Value::Int(1)));
         assert_eq!(r.get(&s("return")), Some(&s("'no.such' is not available.")));
-        let mut kw = Map::new();
+        let mut kw = Map::default();
         kw.insert(s("__kwarg__"), Value::Bool(true));
         kw.insert(s("a"), Value::Int(1));
         let (a, k) = split_args(&Value::List(vec![s("x"), Value::Map(kw)]));

@@ -235,7 +235,7 @@ impl Agent {
         );
         let keys = MinionKeys::load_or_generate(&aopts.channel.check.pki_dir, aopts.keysize)?;
         tracing::info!("Computing grains");
-        let so = SocketOpts::from_opts(opts.as_map().unwrap_or(&Map::new()));
+        let so = SocketOpts::from_opts(opts.as_map().unwrap_or(&Map::default()));
         let zctx = zmq::Context::new();
         let chan = MasterChannel::new(aopts.channel.clone(), keys, zctx.clone(), so.clone())?;
         let hexid = client::hexid(&aopts.channel.id);
@@ -262,7 +262,7 @@ impl Agent {
     }
 
     fn event(&self, tag: &str, data: Value) {
-        let mut load = Map::new();
+        let mut load = Map::default();
         load.insert(s("cmd"), s("_minion_event"));
         load.insert(s("id"), s(&self.aopts.channel.id));
         load.insert(s("pretag"), Value::Null);
@@ -449,7 +449,7 @@ impl Agent {
         let tries = self.aopts.return_retry_tries;
         let timer = self.aopts.return_retry_timer;
         // `sdata`: the pid first, then the publish, as Salt's proc file.
-        let mut job = Map::new();
+        let mut job = Map::default();
         job.insert(s("pid"), Value::Int(std::process::id() as i128));
         job.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
         modules::saltutil::job_started(&jid, Value::Map(job));
@@ -481,7 +481,7 @@ impl Agent {
             .name("mine".into())
             .stack_size(JOB_STACK)
             .spawn(move || {
-                if let Err(e) = ctx.call_raw("mine.update", Vec::new(), Map::new()) {
+                if let Err(e) = ctx.call_raw("mine.update", Vec::new(), Map::default()) {
                     tracing::warn!("mine.update failed: {e}");
                 }
             });
@@ -541,7 +541,7 @@ mod tests {
 
     #[test]
     fn options_from_salt_names() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(s("id"), s("m1"));
         m.insert(s("master"), s("10.0.0.1"));
         m.insert(s("master_port"), Value::Int(5506));

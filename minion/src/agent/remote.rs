@@ -23,7 +23,7 @@ fn s(v: &str) -> Value {
 }
 
 fn load(cmd: &str, pairs: &[(&str, Value)]) -> Map {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(s("cmd"), s(cmd));
     for (k, v) in pairs {
         m.insert(s(k), v.clone());

@@ -175,7 +175,7 @@ fn cli_root(dir: &str) -> Value {
     } else {
         vec![Value::Str(abs)]
     };
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("base"), Value::List(dirs));
     Value::Map(m)
 }
@@ -229,6 +229,7 @@ fn print_output(data: Value, out: &str, oopts: &OutputOptions) {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    brine_core::phase("start");
     let cli = Cli::parse();
     // Every function but test.* needs the grains: start their slow
     // commands now, in parallel with reading the configuration.
@@ -361,7 +362,7 @@ fn main() -> ExitCode {
     ctx.from_cli.store(true, Ordering::SeqCst);
 
     let wrap = |v: Value| {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("local"), v);
         Value::Map(m)
     };
@@ -393,7 +394,9 @@ fn main() -> ExitCode {
     kwargs.insert(Value::from("__pub_fun"), Value::from(fun.as_str()));
     kwargs.insert(Value::from("__pub_tgt"), Value::from("salt-call"));
 
+    brine_core::phase("config");
     let result = ctx.call_raw(&fun, args, kwargs);
+    brine_core::phase("called");
     let ret = match result {
         Ok(v) => v,
         Err(e) => {
@@ -456,6 +459,7 @@ fn main() -> ExitCode {
         print_output(wrap(ret), &out, &oopts);
     }
 
+    brine_core::phase("printed");
     if cli.retcode_passthrough {
         ExitCode::from((retcode & 0xff) as u8)
     } else if retcode != 0 {

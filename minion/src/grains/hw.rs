@@ -39,7 +39,7 @@ pub fn parse_cpuinfo(text: &str) -> Map {
             _ => {}
         }
     }
-    let mut g = Map::new();
+    let mut g = Map::default();
     set(&mut g, "num_cpus", Value::Int(num_cpus));
     set(
         &mut g,
@@ -56,7 +56,7 @@ pub fn parse_cpuinfo(text: &str) -> Map {
 
 /// `_linux_memdata` on the text of `/proc/meminfo` (MiB, floor division).
 pub fn parse_meminfo(text: &str) -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     set(&mut g, "mem_total", Value::Int(0));
     set(&mut g, "swap_total", Value::Int(0));
     for line in text.lines() {
@@ -150,12 +150,12 @@ pub fn parse_lspci_gpus(text: &str) -> Map {
             .find(|v| parts.contains(v))
             .copied()
             .unwrap_or("unknown");
-        let mut m = Map::new();
+        let mut m = Map::default();
         set(&mut m, "vendor", Value::str(vendor));
         set(&mut m, "model", Value::str(field(d, "Device")));
         gpus.push(Value::Map(m));
     }
-    let mut g = Map::new();
+    let mut g = Map::default();
     set(&mut g, "num_gpus", Value::Int(gpus.len() as i128));
     set(&mut g, "gpus", Value::List(gpus));
     g
@@ -164,7 +164,7 @@ pub fn parse_lspci_gpus(text: &str) -> Map {
 /// `_hw_data` for Linux: the firmware files in `/sys/class/dmi/id`, or
 /// `dmidecode -s` when that directory is missing.
 pub fn hw_data() -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     let base = Path::new("/sys/class/dmi/id");
     if base.exists() {
         for (key, file) in [
@@ -356,7 +356,7 @@ pub fn virtual_grains(cpuarch_virtual_hint: Option<&str>) -> Map {
         })
         .unwrap_or(false);
     if uname_brandz {
-        let mut g = Map::new();
+        let mut g = Map::default();
         set(&mut g, "virtual", Value::str("zone"));
         return g;
     }
@@ -622,7 +622,7 @@ pub fn virtual_grains(cpuarch_virtual_hint: Option<&str>) -> Map {
             }
         }
     }
-    let mut g = Map::new();
+    let mut g = Map::default();
     set(&mut g, "virtual", Value::Str(virtual_));
     if let Some(s) = subtype {
         set(&mut g, "virtual_subtype", Value::Str(s));
@@ -632,7 +632,7 @@ pub fn virtual_grains(cpuarch_virtual_hint: Option<&str>) -> Map {
 
 /// `_virtual_hv`: Xen hypervisor version and features from sysfs.
 pub fn virtual_hv(virtual_: &str) -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     if !virtual_.contains("xen") {
         return g;
     }

@@ -95,7 +95,7 @@ fn prefetch_now() {
 
 /// All core grains of this machine (without static grains from config).
 pub fn core_grains(opts: &Value) -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     // Name resolution is slow: run it alongside the other collectors.
     // The fqdn's forward look-ups (`fqdn_ip4`, `fqdn_ip6`) follow it at
     // once, each on its own thread; they are dropped below when the
@@ -285,7 +285,7 @@ fn locale_info() -> Map {
             None => (base.clone(), "ISO8859-1".to_string()),
         },
     };
-    let mut m = Map::new();
+    let mut m = Map::default();
     set(&mut m, "defaultlanguage", Value::Str(lang));
     set(&mut m, "defaultencoding", Value::Str(enc));
     set(&mut m, "detectedencoding", Value::str("utf-8"));
@@ -299,7 +299,7 @@ fn has_bin(name: &str) -> bool {
 
 /// `os_data` for Linux.
 fn os_data() -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     set(&mut g, "num_gpus", Value::Int(0));
     set(&mut g, "gpus", Value::List(vec![]));
     let u = sys::uname();
@@ -312,7 +312,7 @@ fn os_data() -> Map {
     set(&mut g, "cpuarch", Value::str(cpuarch.clone()));
 
     if has_bin("selinuxenabled") {
-        let mut s = Map::new();
+        let mut s = Map::default();
         let enabled = sys::which("selinuxenabled")
             .and_then(|p| sys::run(&p.to_string_lossy(), &[], false))
             .map(|o| o.retcode == 0)
@@ -344,7 +344,7 @@ fn os_data() -> Map {
                 }
             }
         }
-        let mut s = Map::new();
+        let mut s = Map::default();
         set(&mut s, "version", Value::Str(version));
         set(&mut s, "features", Value::Str(features));
         set(&mut g, "systemd", Value::Map(s));
@@ -414,7 +414,7 @@ fn devicetree_data() -> Map {
             Some(s)
         }
     };
-    let mut g = Map::new();
+    let mut g = Map::default();
     if let Some(model) = read("model") {
         match model.split_once(',') {
             Some((m, p)) => {
@@ -463,7 +463,7 @@ fn zpool_features_page_installed() -> bool {
 
 /// The non-core grain modules loaded on Linux by default.
 pub fn extra_grains(opts: &Value) -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     // disks
     let mut disks = Vec::new();
     let mut ssds = Vec::new();
@@ -528,7 +528,7 @@ pub fn extra_grains(opts: &Value) -> Map {
     // lvm
     if let Some(lvm) = sys::which("lvm") {
         let lvm = lvm.to_string_lossy().into_owned();
-        let mut m = Map::new();
+        let mut m = Map::default();
         if let Some(o) = sys::run(&lvm, &["vgs", "-o", "vg_name", "--noheadings"], false) {
             for vg in o.stdout.lines() {
                 let vg = vg.trim();
@@ -652,9 +652,9 @@ mod tests {
 
     #[test]
     fn static_grains_override() {
-        let mut opts = Map::new();
+        let mut opts = Map::default();
         set(&mut opts, "id", Value::str("m1"));
-        let mut statics = Map::new();
+        let mut statics = Map::default();
         set(
             &mut statics,
             "roles",

@@ -107,7 +107,7 @@ fn addr_list(items: impl Iterator<Item = String>) -> Value {
 
 /// ip4_interfaces / ip6_interfaces / ip_interfaces / hwaddr_interfaces.
 pub fn interface_grains(ifaces: &[Iface], which: &str) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for i in ifaces {
         let v = match which {
             "ip4" => addr_list(
@@ -314,7 +314,7 @@ pub fn parse_resolv(text: &str) -> Map {
         }
     }
     let list = |v: Vec<String>| Value::List(v.into_iter().map(Value::Str).collect());
-    let mut m = Map::new();
+    let mut m = Map::default();
     set(&mut m, "nameservers", list(nameservers));
     set(&mut m, "ip4_nameservers", list(ip4));
     set(&mut m, "ip6_nameservers", list(ip6));
@@ -388,7 +388,7 @@ pub fn dns() -> Option<Map> {
 pub fn default_gateway() -> Option<Map> {
     let ip = sys::which("ip")?;
     let ip = ip.to_string_lossy().into_owned();
-    let mut g = Map::new();
+    let mut g = Map::default();
     set(&mut g, "ip_gw", Value::Bool(false));
     set(&mut g, "ip4_gw", Value::Bool(false));
     set(&mut g, "ip6_gw", Value::Bool(false));

@@ -325,7 +325,7 @@ pub fn distribution_from(
     lsb_text: Option<&str>,
     debian_version: Option<&str>,
 ) -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     // lsb: Salt's Python has no lsb_release module -> parse the file.
     if let Some(text) = lsb_text {
         for (k, v) in parse_lsb_release(text) {
@@ -521,7 +521,7 @@ pub fn osarch(os_family: &str, cpuarch: &str) -> Value {
 
 /// `_osrelease_data`: osrelease_info, osmajorrelease, osfinger.
 pub fn osrelease_data(os: &str, osfullname: &str, osrelease: &str) -> Map {
-    let mut g = Map::new();
+    let mut g = Map::default();
     let info: Vec<Value> = osrelease
         .split('.')
         .map(|p| {

@@ -407,7 +407,7 @@ fn cache_lookup(key: &str) -> Option<CmdOut> {
     use brine_core::Value;
     let mut guard = CMD_CACHE.lock().ok()?;
     if guard.is_none() {
-        let mut map = brine_core::Map::new();
+        let mut map = brine_core::Map::default();
         if let Some(path) = cache_file() {
             // Trust the file only if it is root's and not writable by others.
             let trusted = std::fs::symlink_metadata(&path)
@@ -447,7 +447,7 @@ fn cache_store(key: &str, out: &CmdOut) {
     let Ok(mut guard) = CMD_CACHE.lock() else {
         return;
     };
-    let map = guard.get_or_insert_with(brine_core::Map::new);
+    let map = guard.get_or_insert_with(brine_core::Map::default);
     map.insert(
         Value::str(key),
         Value::List(vec![

@@ -271,7 +271,7 @@ pub struct RunResult {
 impl RunResult {
     /// `cmd.run_all`'s dict.
     pub fn to_map(&self) -> Map {
-        let mut m = Map::new();
+        let mut m = Map::default();
         let pid = ("pid", Value::Int(self.pid as i128));
         let rc = ("retcode", Value::Int(self.retcode as i128));
         let out = ("stdout", Value::Str(self.stdout.clone()));
@@ -663,7 +663,7 @@ fn render_cmd(ctx: &Context, s: &mut Spec) -> Result<(), String> {
         sls: "",
         functions: ctx,
         file_client: &*client,
-        extra: Map::new(),
+        extra: Map::default(),
     };
     let render = |text: &str| {
         brine_core::render::render_template(text, "<cmd>", &rctx).map_err(|e| e.message)
@@ -680,13 +680,13 @@ fn render_cmd(ctx: &Context, s: &mut Spec) -> Result<(), String> {
 /// The repr of the keyword arguments Salt hands `subprocess.Popen` (part
 /// of its "Unable to run command" message).
 fn popen_context(s: &Spec, cwd: &str, run_env: &[(String, String)]) -> String {
-    let mut m = Map::new();
+    let mut m = Map::default();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::from(k), v);
     };
     put("cwd", Value::from(cwd));
     put("shell", Value::Bool(s.python_shell));
-    let mut env = Map::new();
+    let mut env = Map::default();
     for (k, v) in run_env {
         env.insert(Value::from(k.as_str()), Value::from(v.as_str()));
     }
@@ -1196,7 +1196,7 @@ fn script_impl(
                 cleanup(&tmp);
                 return Ok(cache_error());
             }
-            let mut extra = Map::new();
+            let mut extra = Map::default();
             if let Some(Value::Map(c)) = a.v("context") {
                 extra.extend(c.clone());
             }
@@ -1389,7 +1389,7 @@ mod tests {
     #[test]
     fn runs_and_strips() {
         let ctx = Context::new(Value::map());
-        let mut kw = Map::new();
+        let mut kw = Map::default();
         kw.insert(Value::from("python_shell"), Value::Bool(true));
         let out = run(
             &ctx,
@@ -1399,11 +1399,11 @@ mod tests {
         .unwrap();
         assert_eq!(out, Value::from("out\nerr"));
         assert_eq!(ctx.retcode.load(std::sync::atomic::Ordering::SeqCst), 3);
-        let out = run(&ctx, vec![Value::from("echo a;  b")], Map::new()).unwrap();
+        let out = run(&ctx, vec![Value::from("echo a;  b")], Map::default()).unwrap();
         assert_eq!(out, Value::from("a; b"));
-        let rc = retcode(&ctx, vec![Value::from("false")], Map::new()).unwrap();
+        let rc = retcode(&ctx, vec![Value::from("false")], Map::default()).unwrap();
         assert_eq!(rc, Value::Int(1));
-        let e = run(&ctx, vec![Value::from("exit 3")], Map::new()).unwrap_err();
+        let e = run(&ctx, vec![Value::from("exit 3")], Map::default()).unwrap_err();
         assert!(e.contains("No such file or directory: 'exit'"), "{e}");
     }
 }

@@ -146,7 +146,7 @@ fn option(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String>
         return Ok(default);
     }
     let pat = brine_core::output::pyrepr::str_of(&value);
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for (omitted, data) in [
         (omit(5), &master),
         (omit(4), &*pillar),

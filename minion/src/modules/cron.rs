@@ -109,7 +109,7 @@ pub fn list_tab(ctx: &Context, user: &str) -> Result<Map, String> {
             if comps.len() < 2 {
                 continue;
             }
-            let mut d = Map::new();
+            let mut d = Map::default();
             d.insert(v("spec"), v(comps[0]));
             d.insert(v("cmd"), Value::Str(comps[1..].join(" ")));
             d.insert(v("identifier"), opt(&identifier));
@@ -138,13 +138,13 @@ pub fn list_tab(ctx: &Context, user: &str) -> Result<Map, String> {
                 .is_none_or(|sp| line.find('=').is_some_and(|eq| eq < sp))
         {
             let (k, val) = line.split_once('=').unwrap_or((line, ""));
-            let mut d = Map::new();
+            let mut d = Map::default();
             d.insert(v("name"), v(k));
             d.insert(v("value"), v(val));
             env.push(Value::Map(d));
         } else if line.split(' ').count() > 5 {
             let comps: Vec<&str> = line.split(' ').collect();
-            let mut d = Map::new();
+            let mut d = Map::default();
             for (i, k) in ["minute", "hour", "daymonth", "month", "dayweek"]
                 .iter()
                 .enumerate()
@@ -160,7 +160,7 @@ pub fn list_tab(ctx: &Context, user: &str) -> Result<Map, String> {
             comment = None;
         }
     }
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(v("pre"), Value::List(pre));
     ret.insert(v("crons"), Value::List(crons));
     ret.insert(v("special"), Value::List(special));
@@ -468,7 +468,7 @@ pub fn set_job(ctx: &Context, user: &str, job: Job) -> Result<String, String> {
         &job.when[3],
         &job.when[4],
     ]);
-    let mut cron = Map::new();
+    let mut cron = Map::default();
     cron.insert(v("cmd"), job.cmd.clone());
     cron.insert(v("identifier"), job.identifier.clone());
     cron.insert(v("comment"), job.comment.clone());
@@ -560,7 +560,7 @@ pub fn set_special(
         let r = set_special(ctx, user, &special, &cmd, &commented, &comment, &identifier)?;
         return Ok(if r == "new" { "updated".into() } else { r });
     }
-    let mut cron = Map::new();
+    let mut cron = Map::default();
     cron.insert(v("spec"), special);
     cron.insert(v("cmd"), cmd);
     cron.insert(v("identifier"), identifier);
@@ -640,7 +640,7 @@ pub fn set_env(ctx: &Context, user: &str, name: &str, value: &Value) -> Result<S
         }
     }
     let mut envs = entries(&lst, "env");
-    let mut e = Map::new();
+    let mut e = Map::default();
     e.insert(v("name"), v(name));
     e.insert(v("value"), value.clone());
     envs.push(e);

@@ -96,7 +96,7 @@ fn update(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
             dest.type_name()
         ));
     };
-    let mut out = Map::new();
+    let mut out = Map::default();
     for (name, vars) in nodes {
         let vars = if vars.is_null() && convert_none {
             Value::map()

@@ -93,7 +93,7 @@ pub fn images(ctx: &Context) -> Result<Map, String> {
     if out.retcode != 0 {
         return Err(api_error(&out.stderr));
     }
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for line in out.stdout.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(j) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
@@ -102,7 +102,7 @@ pub fn images(ctx: &Context) -> Result<Map, String> {
         let repo = j["Repository"].as_str().unwrap_or("<none>");
         let tag = j["Tag"].as_str().unwrap_or("<none>");
         let entry = ret.entry(Value::Str(id)).or_insert_with(|| {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(v("RepoTags"), Value::List(Vec::new()));
             Value::Map(m)
         });
@@ -187,7 +187,7 @@ pub fn load(
     let pre = images(ctx)?;
     let started = std::time::Instant::now();
     let result = docker(ctx, &["load", "-i", &local])?;
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(
         v("Time_Elapsed"),
         Value::Float(started.elapsed().as_secs_f64()),
@@ -268,7 +268,7 @@ pub fn rmi(ctx: &Context, names: &[String], force: bool) -> Result<Map, String> 
     }
     let post_images = images(ctx)?;
     let post_tags = list_tags(ctx)?;
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(
         v("Layers"),
         Value::List(

@@ -415,7 +415,7 @@ pub struct Stats {
 impl Stats {
     /// The dict `file.stats` returns.
     pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::default();
         let mut put = |k: &str, v: Value| {
             m.insert(Value::from(k), v);
         };
@@ -1634,7 +1634,7 @@ fn f_check_perms(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, St
     }
     let follow = b.opt(6).is_some_and(Value::truthy);
     let perms = check_perms(&name, &mut ret, b.opt(2), b.opt(3), b.opt(4), follow, false)?;
-    let mut pm = Map::new();
+    let mut pm = Map::default();
     pm.insert(Value::from("luser"), perms.luser);
     pm.insert(Value::from("lgroup"), perms.lgroup);
     pm.insert(Value::from("lmode"), Value::from(perms.lmode));
@@ -1647,7 +1647,7 @@ fn f_check_perms(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, St
     if let Some(m) = perms.cmode {
         pm.insert(Value::from("cmode"), Value::from(m));
     }
-    let mut rm = Map::new();
+    let mut rm = Map::default();
     rm.insert(Value::from("name"), ret.name);
     rm.insert(Value::from("changes"), Value::Map(ret.changes));
     rm.insert(Value::from("comment"), ret.comment);

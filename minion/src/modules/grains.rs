@@ -31,7 +31,7 @@ fn item(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
         .get(&Value::from("delimiter"))
         .map(str_of)
         .unwrap_or(":".into());
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for arg in b.rest {
         let v = traverse(ctx.grains(), &arg, &delimiter).unwrap_or(default.clone());
         ret.insert(arg, v);

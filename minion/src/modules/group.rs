@@ -31,7 +31,7 @@ pub struct Group {
 impl Group {
     /// Salt's `_format_info`: `{name, passwd, gid, members}`.
     pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("name"), Value::from(self.name.as_str()));
         m.insert(Value::from("passwd"), Value::from(self.passwd.as_str()));
         m.insert(Value::from("gid"), Value::Int(self.gid));

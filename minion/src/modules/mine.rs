@@ -26,7 +26,7 @@ fn get(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
     let Some(remote) = ctx.remote() else {
         return Ok(Value::map());
     };
-    let mut load = Map::new();
+    let mut load = Map::default();
     load.insert(s("cmd"), s("_mine_get"));
     load.insert(s("id"), s(ctx.id()));
     load.insert(s("tgt"), b.get(0, Value::Null));
@@ -47,7 +47,7 @@ fn get(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
 pub fn mine_call(name: &str, spec: &Value) -> (String, Vec<Value>, Map) {
     let mut fun = name.to_string();
     let mut args = Vec::new();
-    let mut kwargs = Map::new();
+    let mut kwargs = Map::default();
     match spec {
         Value::List(items) => {
             for it in items {
@@ -86,7 +86,7 @@ pub fn mine_call(name: &str, spec: &Value) -> (String, Vec<Value>, Map) {
 /// The results of `mine_functions` (a failing function is left out, as
 /// Salt logs and skips it).
 pub fn collect(ctx: &Context) -> Map {
-    let mut data = Map::new();
+    let mut data = Map::default();
     let funcs = ctx
         .opts
         .get("mine_functions")
@@ -121,7 +121,7 @@ fn update(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String>
         return Ok(Value::Bool(false));
     };
     let data = collect(ctx);
-    let mut load = Map::new();
+    let mut load = Map::default();
     load.insert(s("cmd"), s("_mine"));
     load.insert(s("data"), Value::Map(data));
     load.insert(s("id"), s(ctx.id()));
@@ -151,9 +151,9 @@ fn send(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
         return Ok(Value::Bool(false));
     };
     let v = ctx.call_raw(&fun, args.collect(), kwargs)?;
-    let mut data = Map::new();
+    let mut data = Map::default();
     data.insert(s(&name), v);
-    let mut load = Map::new();
+    let mut load = Map::default();
     load.insert(s("cmd"), s("_mine"));
     load.insert(s("data"), Value::Map(data));
     load.insert(s("id"), s(ctx.id()));
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn mine_function_specs() {
         let spec = Value::List(vec![Value::from("eth0"), {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(s("mine_function"), s("network.ip_addrs"));
             Value::Map(m)
         }]);

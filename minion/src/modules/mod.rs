@@ -289,7 +289,7 @@ impl Context {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!("Pillar from the master failed: {e}");
-                    let mut m = Map::new();
+                    let mut m = Map::default();
                     m.insert(
                         Value::from("_errors"),
                         Value::List(vec![Value::from(e.as_str())]),
@@ -449,7 +449,7 @@ pub fn bind(
             )));
         }
     }
-    let mut extra = Map::new();
+    let mut extra = Map::default();
     let mut invalid = Vec::new();
     for (k, v) in kwargs {
         let pos = k.as_str().and_then(|s| names.iter().position(|n| *n == s));
@@ -634,7 +634,7 @@ pub fn parse_kwarg(s: &str) -> Option<(&str, &str)> {
 /// positional args and kwargs, values YAML-parsed as Salt does.
 pub fn parse_input(words: &[String]) -> (Vec<Value>, Map) {
     let mut args = Vec::new();
-    let mut kwargs = Map::new();
+    let mut kwargs = Map::default();
     for w in words {
         match parse_kwarg(w) {
             Some((k, v)) => {

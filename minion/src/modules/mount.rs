@@ -29,7 +29,7 @@ fn str_list(items: &[String]) -> Value {
 
 /// `mount -l`: mount point to device.
 fn list_mounts(ctx: &Context) -> Map {
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     let argv = vec!["mount".to_string(), "-l".to_string()];
     let out = run_argv(ctx, &argv, false, true)
         .map(|o| o.stdout)
@@ -45,7 +45,7 @@ fn list_mounts(ctx: &Context) -> Map {
 
 /// `disk.blkid`: device to its attributes.
 fn blkid(ctx: &Context) -> Map {
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     let Some(exe) = super::cmd::path_which("blkid") else {
         return ret;
     };
@@ -60,7 +60,7 @@ fn blkid(ctx: &Context) -> Map {
             continue;
         };
         let dev = dev.strip_suffix(':').unwrap_or(dev);
-        let mut info = Map::new();
+        let mut info = Map::default();
         let parts: Vec<&str> = rest.split('"').collect();
         for pair in parts.chunks(2) {
             if let [k, val] = pair {
@@ -103,7 +103,7 @@ fn resolve_names(opts: &str) -> Vec<String> {
 /// `mount.active(extended)`: mount point to its details.
 pub fn active(ctx: &Context, extended: bool) -> Result<Map, String> {
     let list = list_mounts(ctx);
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     let alt = |p: &str| list.get(&v(p)).cloned().unwrap_or(Value::Null);
     if extended {
         if let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") {
@@ -128,7 +128,7 @@ pub fn active(ctx: &Context, extended: bool) -> Result<Map, String> {
                     .map(|u| v(&u.to_lowercase()))
                     .unwrap_or(Value::Null);
                 let label = attr("LABEL").map(Value::Str).unwrap_or(Value::Null);
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert(v("mountid"), v(comps[0]));
                 m.insert(v("parentid"), v(comps[1]));
                 m.insert(v("major"), v(major));
@@ -153,7 +153,7 @@ pub fn active(ctx: &Context, extended: bool) -> Result<Map, String> {
         if comps.len() < 4 {
             continue;
         }
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(v("device"), v(comps[0]));
         m.insert(v("alt_device"), alt(comps[1]));
         m.insert(v("fstype"), v(comps[2]));
@@ -181,7 +181,7 @@ const FSTAB_KEYS: [&str; 6] = ["device", "name", "fstype", "opts", "dump", "pass
 
 /// `mount.fstab`: mount point to `{device, fstype, opts, dump, pass}`.
 pub fn fstab(config: &str) -> Map {
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     let Ok(text) = std::fs::read_to_string(config) else {
         return ret;
     };
@@ -193,7 +193,7 @@ pub fn fstab(config: &str) -> Map {
         while ret.contains_key(&v(&name)) {
             name.push('_');
         }
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(v("device"), v(&f[0]));
         m.insert(v("fstype"), v(&f[2]));
         m.insert(v("opts"), Value::List(f[3].split(',').map(v).collect()));
@@ -491,7 +491,7 @@ pub fn write_mount_cache(
         *mounts = Value::map();
     }
     if let Value::Map(m) = mounts {
-        let mut e = Map::new();
+        let mut e = Map::default();
         e.insert(v("device"), v(device));
         e.insert(v("fstype"), v(fstype));
         e.insert(v("mkmnt"), Value::Bool(mkmnt));

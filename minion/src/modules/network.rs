@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn filters_like_salt() {
-        let mut ifaces = Map::new();
+        let mut ifaces = Map::default();
         ifaces.insert(
             Value::from("lo"),
             Value::List(vec![Value::from("127.0.0.1")]),
@@ -118,15 +118,15 @@ mod tests {
             Value::from("eth0"),
             Value::List(vec![Value::from("10.0.0.5"), Value::from("8.8.8.8")]),
         );
-        let mut grains = Map::new();
+        let mut grains = Map::default();
         grains.insert(Value::from("ip4_interfaces"), Value::Map(ifaces));
         let ctx = Context::new(Value::map()).with_grains(Value::Map(grains));
-        let all = ip_addrs(&ctx, vec![], Map::new()).unwrap();
+        let all = ip_addrs(&ctx, vec![], Map::default()).unwrap();
         assert_eq!(
             all,
             Value::List(vec![Value::from("8.8.8.8"), Value::from("10.0.0.5")])
         );
-        let mut kw = Map::new();
+        let mut kw = Map::default();
         kw.insert(Value::from("type"), Value::from("private"));
         kw.insert(Value::from("include_loopback"), Value::Bool(true));
         let private = ip_addrs(&ctx, vec![], kw).unwrap();
@@ -137,7 +137,7 @@ mod tests {
         let cidr = ip_addrs(
             &ctx,
             vec![Value::Null, Value::Bool(false), Value::from("10.0.0.0/8")],
-            Map::new(),
+            Map::default(),
         )
         .unwrap();
         assert_eq!(cidr, Value::List(vec![Value::from("10.0.0.5")]));

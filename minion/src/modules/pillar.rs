@@ -65,7 +65,7 @@ fn items(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> 
         }
     }
     if !b.rest.is_empty() {
-        let mut kwargs = Map::new();
+        let mut kwargs = Map::default();
         for k in ["pillarenv", "saltenv"] {
             if let Some(v) = kw(k) {
                 kwargs.insert(Value::from(k), v.clone());
@@ -190,7 +190,7 @@ fn item(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
     let default = kw("default").cloned().unwrap_or(Value::from(""));
     let delimiter = kw("delimiter").map(str_of).unwrap_or(":".into());
     let pillar = pillar_for(ctx, kw("saltenv"), kw("pillarenv"), None);
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for arg in &b.rest {
         ret.insert(
             arg.clone(),

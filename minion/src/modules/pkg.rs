@@ -350,7 +350,7 @@ pub fn stringify(pkgs: &PkgVersions) -> IndexMap<String, String> {
 }
 
 fn versions_value(pkgs: &PkgVersions, as_list: bool) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (k, v) in pkgs {
         let val = if as_list {
             Value::List(v.iter().map(|s| Value::from(s.as_str())).collect())
@@ -395,7 +395,7 @@ pub fn rtag_path(ctx: &Context) -> std::path::PathBuf {
 /// None hit, False ignored/failed).
 pub fn refresh_db(ctx: &Context, cache_valid_time: i64, failhard: bool) -> Result<Map, PkgError> {
     clear_rtag(ctx);
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     if cache_valid_time > 0 {
         if let Ok(meta) = std::fs::metadata(APT_LISTS_PATH) {
             if let Ok(age) = meta.modified().map(|m| m.elapsed().unwrap_or_default()) {
@@ -459,7 +459,7 @@ impl Latest {
         match &self.single {
             Some(s) => Value::from(s.as_str()),
             None => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 for (k, v) in &self.versions {
                     m.insert(Value::from(k.as_str()), Value::from(v.as_str()));
                 }
@@ -674,7 +674,7 @@ pub fn compare_dicts(old: &IndexMap<String, String>, new: &IndexMap<String, Stri
     let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
     keys.sort();
     keys.dedup();
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for k in keys {
         let change = match (old.get(k), new.get(k)) {
             (None, Some(n)) => Some(("", n.as_str(), true)),
@@ -683,7 +683,7 @@ pub fn compare_dicts(old: &IndexMap<String, String>, new: &IndexMap<String, Stri
             _ => None,
         };
         if let Some((o, n, old_first)) = change {
-            let mut m = Map::new();
+            let mut m = Map::default();
             if old_first {
                 m.insert(Value::from("old"), Value::from(o));
                 m.insert(Value::from("new"), Value::from(n));
@@ -921,7 +921,7 @@ pub fn set_selections(
             revmap.insert(p, st.clone());
         }
     }
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for (st, pkgs) in selection {
         for p in pkgs {
             if revmap.get(p) == Some(st) {
@@ -940,7 +940,7 @@ pub fn set_selections(
             if r.retcode != 0 {
                 tracing::error!("failed to set state {} for package {}", st, p);
             } else {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert(
                     Value::from("old"),
                     revmap
@@ -976,7 +976,7 @@ fn hold_targets(name: Option<&str>, pkgs: Option<&[Value]>) -> Result<Vec<String
 }
 
 fn hold_entry(target: &str, result: Option<bool>, changes: Value, comment: String) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("name"), Value::from(target));
     m.insert(Value::from("changes"), changes);
     m.insert(
@@ -997,7 +997,7 @@ pub fn hold_unhold(
     test: bool,
 ) -> Result<Map, PkgError> {
     let targets = hold_targets(name, pkgs)?;
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     for target in targets {
         let entry = if hold {
             let state = get_selections(Some(&target), Some("hold"))?;
@@ -1149,7 +1149,7 @@ pub fn install(ctx: &Context, o: &InstallOpts) -> Result<Map, PkgError> {
         o.normalize,
     )?
     else {
-        return Ok(Map::new());
+        return Ok(Map::default());
     };
     let old_list = list_pkgs(ctx, false, false)?;
     let old = stringify(&old_list);
@@ -1275,7 +1275,7 @@ pub fn install(ctx: &Context, o: &InstallOpts) -> Result<Map, PkgError> {
         c.extend(to_reinstall.values().cloned());
         cmds.push(c);
     }
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     if !cmds.is_empty() {
         if refresh_first {
             refresh_db(ctx, o.cache_valid_time, false)?;
@@ -1305,7 +1305,7 @@ pub fn install(ctx: &Context, o: &InstallOpts) -> Result<Map, PkgError> {
         ret = compare_dicts(&old, &new);
         for pkgname in to_reinstall.keys() {
             if !ret.contains_key(&Value::from(pkgname.as_str())) || old.contains_key(pkgname) {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert(
                     Value::from("old"),
                     Value::from(old.get(pkgname).cloned().unwrap_or_default()),
@@ -1332,7 +1332,7 @@ pub fn install(ctx: &Context, o: &InstallOpts) -> Result<Map, PkgError> {
 }
 
 fn exec_with_info(msg: &str, errors: Vec<String>, changes: Value) -> PkgError {
-    let mut info = Map::new();
+    let mut info = Map::default();
     info.insert(
         Value::from("errors"),
         Value::List(errors.into_iter().map(Value::from).collect()),
@@ -1419,7 +1419,7 @@ pub fn uninstall(
     pkgs: Option<&[Value]>,
 ) -> Result<Map, PkgError> {
     let Some(pkg_params) = parse_targets(ctx, name, pkgs, None, true)? else {
-        return Ok(Map::new());
+        return Ok(Map::default());
     };
     let old_list = list_pkgs(ctx, false, false)?;
     let old_removed_list = list_pkgs(ctx, true, false)?;
@@ -1440,7 +1440,7 @@ pub fn uninstall(
         );
     }
     if targets.is_empty() {
-        return Ok(Map::new());
+        return Ok(Map::default());
     }
     let action = if purge { "purge" } else { "remove" };
     let mut cmd = strs(&["apt-get", "-q", "-y", action]);
@@ -1455,7 +1455,7 @@ pub fn uninstall(
     let changes = compare_dicts(&stringify(&old_list), &stringify(&new_list));
     let ret = if purge {
         let new_removed = list_pkgs(ctx, true, false)?;
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(
             Value::from("removed"),
             Value::Map(compare_dicts(
@@ -1879,7 +1879,7 @@ fn fn_parse_arch(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, St
         Some((n, a)) => (n.to_string(), Value::from(a)),
         None => (name.clone(), Value::Null),
     };
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("name"), Value::from(n));
     m.insert(Value::from("arch"), a);
     Ok(Value::Map(m))

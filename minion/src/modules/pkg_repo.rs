@@ -266,7 +266,7 @@ impl SourceEntry {
     /// The entry as `list_repos`/`get_repo` report it.
     pub fn to_value(&self) -> Value {
         let strs = |v: &[String]| Value::List(v.iter().map(|s| Value::from(s.as_str())).collect());
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("file"), Value::from(self.file.as_str()));
         m.insert(Value::from("comps"), strs(&self.comps));
         m.insert(Value::from("disabled"), Value::Bool(self.disabled));
@@ -384,7 +384,7 @@ pub fn split_repo_str(repo: &str) -> Result<SourceEntry, PkgError> {
 /// `list_repos`: uri -> entries.
 pub fn list_repos() -> Result<Map, PkgError> {
     let sources = SourcesList::load()?;
-    let mut repos = Map::new();
+    let mut repos = Map::default();
     for s in sources.list.iter().filter(|s| !s.invalid) {
         let key = Value::from(s.uri.as_str());
         let entry = repos.entry(key).or_insert_with(|| Value::List(vec![]));
@@ -399,7 +399,7 @@ pub fn list_repos() -> Result<Map, PkgError> {
 pub fn get_repo(repo: &str) -> Result<Map, PkgError> {
     let sources = SourcesList::load()?;
     if sources.list.iter().all(|s| s.invalid) {
-        return Ok(Map::new());
+        return Ok(Map::default());
     }
     let want = split_repo_str(repo)?;
     for s in sources.list.iter().filter(|s| !s.invalid) {
@@ -412,7 +412,7 @@ pub fn get_repo(repo: &str) -> Result<Map, PkgError> {
             }
         }
     }
-    Ok(Map::new())
+    Ok(Map::default())
 }
 
 /// `del_repo(repo)`: the message Salt returns (one line per file).
@@ -512,7 +512,7 @@ fn cache_key(ctx: &Context, url: &str, saltenv: &str) -> Result<PathBuf, PkgErro
     if local.starts_with('/') {
         return Ok(PathBuf::from(local));
     }
-    let mut kw = Map::new();
+    let mut kw = Map::default();
     kw.insert(Value::from("saltenv"), Value::from(saltenv));
     match ctx.call_raw("cp.cache_file", vec![Value::from(url)], kw) {
         Ok(Value::Str(p)) if !p.is_empty() => Ok(PathBuf::from(p)),
@@ -732,7 +732,7 @@ pub fn mod_repo(
         refresh_db(ctx, 0, false)?;
     }
     let strs = |v: &[String]| Value::List(v.iter().map(|s| Value::from(s.as_str())).collect());
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("architectures"), strs(&src.architectures));
     m.insert(Value::from("comps"), strs(&src.comps));
     m.insert(Value::from("disabled"), Value::Bool(src.disabled));
@@ -741,7 +741,7 @@ pub fn mod_repo(
     m.insert(Value::from("uri"), Value::from(src.uri.as_str()));
     m.insert(Value::from("line"), Value::from(src.line.as_str()));
     m.insert(Value::from("signedby"), Value::from(signedby.as_str()));
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     ret.insert(Value::from(repo), Value::Map(m));
     Ok(ret)
 }
@@ -789,7 +789,7 @@ pub fn expand_repo_def(repo: &str, kwargs: &Map) -> Result<Map, PkgError> {
     added.disabled = entry.disabled;
     added.line = added.repo_line()?;
     let strs = |v: &[String]| Value::List(v.iter().map(|s| Value::from(s.as_str())).collect());
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("file"), Value::from(added.file.as_str()));
     m.insert(Value::from("comps"), strs(&added.comps));
     m.insert(Value::from("disabled"), Value::Bool(added.disabled));

@@ -117,7 +117,7 @@ fn sync_list(_: &Context, _: Vec<Value>, _: Map) -> Result<Value, String> {
 
 /// `saltutil.sync_all`: every kind, nothing synced.
 fn sync_all(_: &Context, _: Vec<Value>, _: Map) -> Result<Value, String> {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for k in [
         "clouds",
         "beacons",
@@ -155,16 +155,26 @@ mod tests {
     #[test]
     fn registry_tracks_jobs() {
         let ctx = Context::new(Value::map());
-        let mut d = Map::new();
+        let mut d = Map::default();
         d.insert(Value::from("jid"), Value::from("20990101000000000001"));
         d.insert(Value::from("fun"), Value::from("test.sleep"));
         job_started("20990101000000000001", Value::Map(d));
-        let got = find_job(&ctx, vec![Value::from("20990101000000000001")], Map::new()).unwrap();
+        let got = find_job(
+            &ctx,
+            vec![Value::from("20990101000000000001")],
+            Map::default(),
+        )
+        .unwrap();
         assert_eq!(got.get("fun").and_then(Value::as_str), Some("test.sleep"));
-        let r = is_running(&ctx, vec![Value::from("test.*")], Map::new()).unwrap();
+        let r = is_running(&ctx, vec![Value::from("test.*")], Map::default()).unwrap();
         assert!(!r.as_list().unwrap().is_empty());
         job_finished("20990101000000000001");
-        let got = find_job(&ctx, vec![Value::from("20990101000000000001")], Map::new()).unwrap();
+        let got = find_job(
+            &ctx,
+            vec![Value::from("20990101000000000001")],
+            Map::default(),
+        )
+        .unwrap();
         assert_eq!(got, Value::map());
     }
 }

@@ -128,7 +128,7 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 impl Service<'_> {
     /// `cmd.retcode(cmd)` (split, not through a shell) == 0.
     fn ok(&self, cmd: &str, python_shell: bool, ignore_retcode: bool) -> Result<bool, String> {
-        let mut kw = Map::new();
+        let mut kw = Map::default();
         kw.insert(Value::from("python_shell"), Value::Bool(python_shell));
         if ignore_retcode {
             kw.insert(Value::from("ignore_retcode"), Value::Bool(true));
@@ -144,7 +144,7 @@ impl Service<'_> {
             super::cmd::path_which("systemctl").ok_or_else(|| "systemctl not found".to_string())?;
         let mut argv = vec![Value::Str(exe)];
         argv.extend(args.iter().map(|a| Value::from(*a)));
-        let mut kw = Map::new();
+        let mut kw = Map::default();
         kw.insert(Value::from("python_shell"), Value::Bool(false));
         kw.insert(Value::from("ignore_retcode"), Value::Bool(ignore_retcode));
         kw.insert(Value::from("redirect_stderr"), Value::Bool(true));
@@ -182,7 +182,7 @@ impl Service<'_> {
     fn runlevel(&self) -> Result<String, String> {
         let out = self
             .ctx
-            .call_raw("cmd.run", vec![Value::from("runlevel")], Map::new())?;
+            .call_raw("cmd.run", vec![Value::from("runlevel")], Map::default())?;
         let out = str_of(&out);
         if out.contains("unknown") {
             return Ok("2".into());
@@ -327,7 +327,7 @@ impl Service<'_> {
         } else {
             vec![name.to_string()]
         };
-        let mut results = Map::new();
+        let mut results = Map::default();
         for s in &services {
             let up = match self.provider {
                 Provider::Debian => self.ok(&format!("service {s} status"), false, true)?,
@@ -410,7 +410,7 @@ fn status_pid(ctx: &Context, sig: &str) -> Result<bool, String> {
         .get("ps")
         .map(str_of)
         .unwrap_or_else(|| "ps -efHww".into());
-    let mut kw = Map::new();
+    let mut kw = Map::default();
     kw.insert(Value::from("python_shell"), Value::Bool(true));
     let out = ctx.call_raw("cmd.run_stdout", vec![Value::Str(ps)], kw)?;
     let me = std::process::id().to_string();

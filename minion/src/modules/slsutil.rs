@@ -47,7 +47,7 @@ pub fn dict_merge(
     };
     Ok(match strategy {
         "list" => {
-            let mut ret = Map::new();
+            let mut ret = Map::default();
             for (k, v) in am {
                 match bm.get(k) {
                     Some(bv) => ret.insert(k.clone(), Value::List(vec![v.clone(), bv.clone()])),
@@ -238,7 +238,7 @@ fn renderer(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, Strin
         sls: "",
         functions: ctx,
         file_client: &*client,
-        extra: Map::new(),
+        extra: Map::default(),
     };
     brine_core::render::render_sls(&text, &name, &default_renderer, &rctx).map_err(|e| e.message)
 }

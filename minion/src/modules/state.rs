@@ -148,7 +148,11 @@ fn with_compiler(
     overridable: bool,
     f: impl FnOnce(&Compiler) -> Result<Value, Errors>,
 ) -> Result<Result<Value, Errors>, String> {
+    brine_core::phase("with_compiler");
+    let _ = ctx.grains();
+    brine_core::phase("grains");
     let pillar = highstate_pillar(ctx, opts, kwargs, overridable)?;
+    brine_core::phase("pillar");
     // The opts a HighState sees carry the compiled pillar.
     let mut opts = opts.clone();
     if let Some(m) = opts.as_map_mut() {
@@ -527,13 +531,13 @@ fn run_error(e: RunError) -> String {
 
 /// Salt's result when a highstate has nothing to run.
 fn no_states(comment: &str) -> Value {
-    let mut r = Map::new();
+    let mut r = Map::default();
     r.insert(Value::from("result"), Value::Bool(false));
     r.insert(Value::from("comment"), Value::from(comment));
     r.insert(Value::from("name"), Value::from("No States"));
     r.insert(Value::from("changes"), Value::map());
     r.insert(Value::from("__run_num__"), Value::Int(0));
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("no_|-states_|-states_|-None"), Value::Map(r));
     Value::Map(m)
 }
@@ -701,7 +705,7 @@ fn single(ctx: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String>
             }
             let tag = crate::runtime::gen_tag(&kwargs);
             let ret = state.call_single(kwargs).map_err(run_error)?;
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(Value::Str(tag), Value::Map(ret));
             let ret = Value::Map(m);
             set_run_retcode(ctx, &ret, None);

@@ -47,7 +47,7 @@ fn systemd_version() -> Option<u32> {
 /// (`None` when unreadable, an empty list when missing, as Salt), or of
 /// `sysctl -a`.
 pub fn show(ctx: &Context, config_file: Option<&str>) -> Result<Value, String> {
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     match config_file {
         Some(path) => {
             if !std::path::Path::new(path).exists() {
@@ -114,7 +114,7 @@ pub fn assign(ctx: &Context, name: &str, value: &str) -> Result<Map, String> {
         };
         return Err(format!("sysctl -w failed: {error}"));
     }
-    let mut ret = Map::new();
+    let mut ret = Map::default();
     if let Some((k, v)) = data.stdout.split_once(" = ") {
         ret.insert(Value::from(k), Value::from(v));
     }

@@ -50,7 +50,7 @@ fn false_(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
 /// `test.arg`: `{"args": [...], "kwargs": {...}}`.
 fn arg(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
     let b = bind("test.arg", &[], 0, true, true, args, kwargs)?;
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("args"), Value::List(b.rest));
     m.insert(Value::from("kwargs"), Value::Map(b.kwargs));
     Ok(Value::Map(m))
@@ -99,7 +99,7 @@ fn py_type(v: &Value) -> Value {
 
 fn arg_type(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String> {
     let b = bind("test.arg_type", &[], 0, true, true, args, kwargs)?;
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(
         Value::from("args"),
         Value::List(b.rest.iter().map(py_type).collect()),
@@ -124,7 +124,7 @@ fn arg_repr(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, String>
         1 => format!("({},)", items[0]),
         _ => format!("({})", items.join(", ")),
     };
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("args"), Value::Str(tuple));
     m.insert(
         Value::from("kwargs"),

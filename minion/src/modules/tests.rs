@@ -28,7 +28,7 @@ fn bind_errors_read_like_python() {
         false,
         false,
         vec![],
-        Map::new(),
+        Map::default(),
     )
     .unwrap_err();
     assert_eq!(
@@ -42,14 +42,14 @@ fn bind_errors_read_like_python() {
         false,
         false,
         vec![Value::Int(1), Value::Int(2)],
-        Map::new(),
+        Map::default(),
     )
     .unwrap_err();
     assert_eq!(
         classify(&e),
         ErrorKind::Args("ping() takes 0 positional arguments but 2 were given".into())
     );
-    let mut kw = Map::new();
+    let mut kw = Map::default();
     kw.insert(Value::from("foo"), Value::Int(1));
     let e = bind("test.ping", &[], 0, false, false, vec![], kw).unwrap_err();
     assert_eq!(

@@ -169,7 +169,7 @@ fn gecos_fields(gecos: &str) -> [String; 5] {
 const GECOS_KEYS: [&str; 5] = ["fullname", "roomnumber", "workphone", "homephone", "other"];
 
 fn format_info(pw: &Passwd) -> Map {
-    let mut m = Map::new();
+    let mut m = Map::default();
     let mut put = |k: &str, v: Value| {
         m.insert(Value::from(k), v);
     };
@@ -415,7 +415,7 @@ pub fn shadow_info(name: &str) -> Map {
         "name", "passwd", "lstchg", "min", "max", "warn", "inact", "expire",
     ];
     let text = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
-    let mut m = Map::new();
+    let mut m = Map::default();
     for line in text.lines() {
         let f: Vec<&str> = line.trim().split(':').collect();
         if f.len() < 9 || f[0] != name {

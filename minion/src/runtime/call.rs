@@ -136,7 +136,7 @@ impl State<'_> {
         let name = get(low, "name").cloned().unwrap_or(Value::Null);
         let errors = self.verify_data(low);
         if !errors.is_empty() {
-            let mut ret = Map::new();
+            let mut ret = Map::default();
             ret.insert(k("result"), Value::Bool(false));
             ret.insert(k("name"), name);
             ret.insert(k("changes"), Value::map());
@@ -157,7 +157,7 @@ impl State<'_> {
         };
         format_call(sf, &format!("{state}.{fun}"), low)?;
 
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         ret.insert(k("result"), Value::Bool(false));
         ret.insert(k("name"), name.clone());
         ret.insert(k("changes"), Value::map());
@@ -364,7 +364,7 @@ pub struct RetrySpec {
 
 impl RetrySpec {
     fn to_map(&self) -> Map {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("until"), Value::Bool(self.until));
         m.insert(k("attempts"), Value::Int(self.attempts));
         m.insert(k("interval"), Value::Int(self.interval));
@@ -479,7 +479,7 @@ pub fn invoke(fun: StateFn, call: &StateCall) -> Result<Result<Ret, String>, Str
 
 /// The result of a function that raised: `{result, name, changes, comment}`.
 pub(crate) fn error_ret(name: &Value, comment: Value) -> Map {
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(k("result"), Value::Bool(false));
     m.insert(k("name"), name.clone());
     m.insert(k("changes"), Value::map());
@@ -595,8 +595,8 @@ mod tests {
     #[test]
     fn a_panicking_state_is_caught() {
         let ctx = Context::new(Value::map());
-        let low = Map::new();
-        let running = Map::new();
+        let low = Map::default();
+        let running = Map::default();
         let files = brine_core::fileclient::LocalFileClient::new(Default::default());
         let call = StateCall {
             ctx: &ctx,
@@ -614,7 +614,7 @@ mod tests {
         let d = verify_retry_data(Some(&Value::Bool(true)));
         assert_eq!((d.until, d.attempts, d.interval, d.splay), (true, 2, 30, 0));
         assert_eq!(verify_retry_data(Some(&Value::Bool(false))).attempts, 0);
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("attempts"), Value::from("x"));
         m.insert(k("until"), Value::Bool(false));
         m.insert(k("interval"), Value::Int(1));
@@ -624,7 +624,7 @@ mod tests {
 
     #[test]
     fn unify_joins_list_comments() {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("result"), Value::Int(1));
         m.insert(
             k("comment"),

@@ -66,7 +66,7 @@ impl State<'_> {
                 skip_watch = Some(true);
             }
         }
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         ret.insert(k("result"), Value::Bool(result));
         ret.insert(k("comment"), Value::List(comments));
         for key in ["__sls__", "__id__", "name"] {
@@ -86,7 +86,7 @@ impl State<'_> {
             None => vec![],
         };
         let excluded = |key: &str| exclude.contains(&k(key));
-        let mut opts = Map::new();
+        let mut opts = Map::default();
         for arg in POSSIBLE_CMD_ARGS {
             if !excluded(arg) {
                 opts.insert(k(arg), get(low, arg).cloned().unwrap_or(Value::Null));
@@ -291,7 +291,7 @@ impl State<'_> {
     pub(crate) fn run_check_cmd(&self, low: &Map) -> Map {
         let mut result = false;
         let mut comment: Option<&str> = None;
-        let mut opts = Map::new();
+        let mut opts = Map::default();
         if let Some(shell) = self.grains_shell() {
             opts.insert(k("shell"), shell);
         }
@@ -307,7 +307,7 @@ impl State<'_> {
                 break;
             }
         }
-        let mut ret = Map::new();
+        let mut ret = Map::default();
         ret.insert(k("result"), Value::Bool(result));
         if let Some(c) = comment {
             ret.insert(k("comment"), Value::from(c));

@@ -22,7 +22,7 @@ fn in_cref(v: &Value, cref: &Cref) -> bool {
 
 fn listen_error(errors: &mut Map, state: &Value, id: &Value) {
     let (s, i) = (str_of(state), str_of(id));
-    let mut e = Map::new();
+    let mut e = Map::default();
     e.insert(
         k("comment"),
         Value::Str(format!("Referenced state {s}: {i} does not exist")),
@@ -61,7 +61,7 @@ impl State<'_> {
                 for item in l_in {
                     let Value::Map(m) = item else { continue };
                     for (key, val) in m {
-                        let mut target = Map::new();
+                        let mut target = Map::default();
                         target.insert(field(chunk, "state"), field(chunk, "__id__"));
                         listeners.push((
                             (key.clone(), val.clone(), Value::from("lookup")),
@@ -73,7 +73,7 @@ impl State<'_> {
         }
 
         let mut mod_watchers: Vec<Map> = Vec::new();
-        let mut errors = Map::new();
+        let mut errors = Map::default();
         for (key, targets) in &listeners {
             for listen_to in targets {
                 let listen_to: Map = match listen_to {
@@ -83,7 +83,7 @@ impl State<'_> {
                         let mut found = None;
                         for chunk in chunks {
                             if field(chunk, "__id__") == *other || field(chunk, "name") == *other {
-                                let mut m = Map::new();
+                                let mut m = Map::default();
                                 m.insert(field(chunk, "state"), field(chunk, "__id__"));
                                 found = Some(m);
                             }

@@ -240,7 +240,7 @@ impl Pass {
         }
         Pass {
             chunks,
-            running: Map::new(),
+            running: Map::default(),
             keys,
             by_word,
         }
@@ -292,7 +292,7 @@ impl<'a> State<'a> {
         State {
             env,
             run_num: 0,
-            pre: Map::new(),
+            pre: Map::default(),
             active: HashSet::new(),
         }
     }
@@ -361,7 +361,7 @@ impl<'a> State<'a> {
 
     /// Run one low chunk outside a highstate (`state.single`): the result.
     pub fn call_single(&mut self, mut low: Map) -> Result<Map, RunError> {
-        let running = Map::new();
+        let running = Map::default();
         self.call(&running, &mut low, 1)
     }
 }

@@ -77,7 +77,7 @@ fn req_pair(req: &Value) -> Option<(String, Value)> {
 /// The requisite entry as Salt keeps it after `trim_req` (for messages).
 fn trimmed(req: &Value) -> Option<Map> {
     let (key, val) = req_pair(req)?;
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::Str(key), val);
     Some(m)
 }
@@ -306,7 +306,7 @@ impl State<'_> {
     /// A synthesised result of a state that did not run.
     fn skipped(&mut self, low: &Map, result: bool, comment: String, ran: bool) -> Map {
         let (start_time, duration) = fake_duration();
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("changes"), Value::map());
         m.insert(k("result"), Value::Bool(result));
         m.insert(k("duration"), Value::Float(duration));
@@ -324,7 +324,7 @@ impl State<'_> {
     /// "Recursive requisite found" (without a run number increment: the
     /// caller decides, as Salt does).
     fn recursive(&self, low: &Map) -> Map {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(k("changes"), Value::map());
         m.insert(k("result"), Value::Bool(false));
         m.insert(k("comment"), Value::from("Recursive requisite found"));
@@ -395,7 +395,7 @@ impl State<'_> {
                         }
                     }
                     let (start_time, duration) = fake_duration();
-                    let mut m = Map::new();
+                    let mut m = Map::default();
                     m.insert(k("changes"), Value::map());
                     m.insert(k("result"), Value::Bool(false));
                     m.insert(k("duration"), Value::Float(duration));
@@ -528,7 +528,7 @@ impl State<'_> {
             }
             let prereq = truthy(&low, "__prereq__");
             let (start_time, duration) = fake_duration();
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(k("changes"), Value::map());
             m.insert(k("result"), Value::Bool(false));
             m.insert(k("duration"), Value::Float(duration));
@@ -573,7 +573,7 @@ impl State<'_> {
             let (status, _) = self.check_requisite(pass, idx, false)?;
             let mut ret = self.call_idx(pass, idx)?;
             if !truthy(&ret, "changes") && status == Status::Change {
-                let mut w = Map::new();
+                let mut w = Map::default();
                 w.insert(k("watch"), Value::from("watch"));
                 ret.insert(k("changes"), Value::Map(w));
                 ret.insert(k("result"), Value::Null);
@@ -597,7 +597,7 @@ impl State<'_> {
 
 /// `__reqs__` for `mod_watch`: `{kind: [chunk, ...]}`.
 fn reqs_value(pass: &Pass, reqs: &Reqs) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (kind, idxs) in reqs {
         let chunks = idxs
             .iter()

@@ -100,7 +100,7 @@ const SCRIPT_NAMED: &[&str] = &[
 /// The state's `**kwargs`: low chunk keys that are neither named
 /// parameters nor the runtime's.
 fn extra_kwargs(call: &StateCall, named: &[&str]) -> Map {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (k, v) in call.low {
         let Some(key) = k.as_str() else { continue };
         if named.contains(&key)
@@ -221,7 +221,7 @@ fn reinterpreted(mut state: Ret) -> Result<Ret, String> {
                 line = &out[b + 1..];
             }
             let parsed = cmdmod::shlex_split(line).ok().and_then(|items| {
-                let mut d = Map::new();
+                let mut d = Map::default();
                 for item in items {
                     let mut parts = item.split('=');
                     match (parts.next(), parts.next(), parts.next()) {
@@ -358,7 +358,7 @@ fn run_impl(call: &StateCall, stateful: bool, test_name: Option<Value>) -> Resul
     kwargs.insert(Value::from("python_shell"), Value::Bool(true));
     let cmd_all = match cmdmod::run_all(call.ctx, Vec::new(), kwargs) {
         Ok(Value::Map(m)) => m,
-        Ok(_) => Map::new(),
+        Ok(_) => Map::default(),
         Err(e) => {
             ret.comment = Value::Str(err_text(&e));
             return Ok(ret);
@@ -420,7 +420,7 @@ fn script_impl(call: &StateCall, stateful: bool, test_name: Option<Value>) -> Re
     }
     let mut tmpctx = match defaults {
         Some(Value::Map(m)) => m.clone(),
-        _ => Map::new(),
+        _ => Map::default(),
     };
     if let Some(Value::Map(c)) = context {
         tmpctx.extend(c.clone());
@@ -478,7 +478,7 @@ fn script_impl(call: &StateCall, stateful: bool, test_name: Option<Value>) -> Re
         kwargs,
     ) {
         Ok(Value::Map(m)) => m,
-        Ok(_) => Map::new(),
+        Ok(_) => Map::default(),
         Err(e) => {
             ret.comment = Value::Str(err_text(&e));
             return Ok(ret);

@@ -193,7 +193,7 @@ fn present_impl(call: &StateCall, forced: bool) -> Result<Ret, String> {
             .ok()
             .and_then(|i| i.get(&Value::from("Id")).map(str_of));
         if pre_id != post_id {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(
                 Value::from("Status"),
                 Value::Str(out.stdout.lines().last().unwrap_or("").to_string()),

@@ -280,7 +280,7 @@ fn present(call: &StateCall) -> Result<Ret, String> {
             }
             let after = changes(&name, gid.as_ref(), &addusers, &delusers, &members);
             if let Some(left) = after.filter(|l| !l.is_empty()) {
-                ret.changes = Map::new();
+                ret.changes = Map::default();
                 ret.change("Failed", to_map(&left));
                 return Ok(ret.with(
                     Some(false),

@@ -253,9 +253,9 @@ impl Ret {
         Ret {
             name: name.into(),
             result: Some(true),
-            changes: Map::new(),
+            changes: Map::default(),
             comment: Value::from(""),
-            extra: Map::new(),
+            extra: Map::default(),
         }
     }
 
@@ -273,7 +273,7 @@ impl Ret {
 
     /// The dict in Salt's key order: name, changes, result, comment, extra.
     pub fn into_map(self) -> Map {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(Value::from("name"), self.name);
         m.insert(Value::from("changes"), Value::Map(self.changes));
         m.insert(

@@ -178,13 +178,13 @@ fn mounted(call: &StateCall) -> Result<Ret, String> {
     });
     let mut invisible_keys: Vec<String> = INVISIBLE_KEYS.iter().map(|s| s.to_string()).collect();
     invisible_keys.extend(list_of(call, "extra_mount_invisible_keys")?);
-    let mut ignore_fs_keys: Map = Map::new();
+    let mut ignore_fs_keys: Map = Map::default();
     ignore_fs_keys.insert(v("ramfs"), Value::List(vec![v("size")]));
     if let Some(extra) = call.opt_map("extra_mount_ignore_fs_keys")? {
         ignore_fs_keys.extend(extra);
     }
     let ignored: Vec<String> = strs(ignore_fs_keys.get(&v(&fstype)));
-    let mut translate: Map = Map::new();
+    let mut translate: Map = Map::default();
     translate.insert(v("tcp"), v("proto=tcp"));
     translate.insert(v("udp"), v("proto=udp"));
     if let Some(extra) = call.opt_map("extra_mount_translate_options")? {

@@ -164,7 +164,7 @@ fn desired_pkg(name: &str, desired: &Desired) -> String {
 }
 
 fn change_map(pairs: &[(&str, Value)]) -> Value {
-    let mut m = Map::new();
+    let mut m = Map::default();
     for (k, val) in pairs {
         m.insert(v(k), val.clone());
     }
@@ -202,7 +202,7 @@ fn installable_versions(
             }
         }
     }
-    let mut changes = Map::new();
+    let mut changes = Map::default();
     for x in targets.keys() {
         let new = installable
             .get(x)
@@ -433,7 +433,7 @@ fn installed(call: &StateCall) -> Result<Ret, String> {
     if !name.is_empty() && pkgs.is_none() {
         pkgs = Some(match version.take() {
             Some(ver) if !ver.is_empty() => {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert(v(&name), v(&ver));
                 vec![Value::Map(m)]
             }
@@ -500,12 +500,12 @@ fn installed(call: &StateCall) -> Result<Ret, String> {
     }
     let mut install_pkgs: Vec<Value> = Vec::new();
     for (x, y) in targets.iter().chain(to_reinstall.iter()) {
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert(v(x), y.as_deref().map(v).unwrap_or(Value::Null));
         install_pkgs.push(Value::Map(m));
     }
     let mut comment: Vec<String> = Vec::new();
-    let mut changes = Map::new();
+    let mut changes = Map::default();
     if call.test {
         if !targets.is_empty() {
             let iv =
@@ -545,7 +545,7 @@ fn installed(call: &StateCall) -> Result<Ret, String> {
         r.changes = changes;
         return Ok(r);
     }
-    let mut pkg_ret = Map::new();
+    let mut pkg_ret = Map::default();
     if !targets.is_empty() || !to_reinstall.is_empty() {
         let mut o = install_opts(call)?;
         o.name = None;

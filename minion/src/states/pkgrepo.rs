@@ -211,7 +211,7 @@ fn managed(call: &StateCall) -> Result<Ret, String> {
             for (k, want) in &sanitized {
                 let have = pre_cmp.get(k).cloned().unwrap_or(Value::Null);
                 if *want != have {
-                    let mut m = Map::new();
+                    let mut m = Map::default();
                     m.insert(v("new"), want.clone());
                     m.insert(v("old"), have);
                     ret.changes.insert(k.clone(), Value::Map(m));
@@ -247,14 +247,14 @@ fn managed(call: &StateCall) -> Result<Ret, String> {
                     let new = post.get(k).cloned().unwrap_or(Value::Null);
                     let old = pre.get(k).cloned().unwrap_or(Value::Null);
                     if new != old {
-                        let mut m = Map::new();
+                        let mut m = Map::default();
                         m.insert(v("new"), new);
                         m.insert(v("old"), old);
                         ret.changes.insert(k.clone(), Value::Map(m));
                     }
                 }
             } else {
-                ret.changes = Map::new();
+                ret.changes = Map::default();
                 ret.changes.insert(v("repo"), v(&repo));
             }
             Ok(ret.with(Some(true), format!("Configured package repo '{name}'")))
@@ -297,7 +297,7 @@ fn absent(call: &StateCall) -> Result<Ret, String> {
         b.sort();
         b.dedup();
         if a != b {
-            repo = Map::new();
+            repo = Map::default();
         }
     }
     if repo.is_empty() {

@@ -122,7 +122,7 @@ fn do_enable(
     if before {
         part.comment = tail(started, name, "is already enabled");
         if started.is_none() {
-            part.changes = Some(Map::new());
+            part.changes = Some(Map::default());
         }
         return Ok(part);
     }
@@ -132,7 +132,7 @@ fn do_enable(
         return Ok(part);
     }
     if s.enable(name)? {
-        let mut changes = Map::new();
+        let mut changes = Map::default();
         if before != s.enabled(name)? {
             changes.insert(Value::from(name), Value::Bool(true));
         }
@@ -174,7 +174,7 @@ fn do_disable(
     if before {
         part.comment = tail(started, name, "is already disabled");
         if started.is_none() {
-            part.changes = Some(Map::new());
+            part.changes = Some(Map::default());
         }
         return Ok(part);
     }
@@ -184,7 +184,7 @@ fn do_disable(
         return Ok(part);
     }
     if s.disable(name)? {
-        let mut changes = Map::new();
+        let mut changes = Map::default();
         if before != s.disabled(name)? {
             changes.insert(Value::from(name), Value::Bool(true));
         }

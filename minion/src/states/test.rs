@@ -77,13 +77,13 @@ fn name_of(call: &StateCall) -> Value {
 
 /// The `{"testing": {"old": ..., "new": ...}}` change every test state reports.
 fn change_data() -> Map {
-    let mut inner = Map::new();
+    let mut inner = Map::default();
     inner.insert(Value::from("old"), Value::from("Unchanged"));
     inner.insert(
         Value::from("new"),
         Value::from("Something pretended to change"),
     );
-    let mut m = Map::new();
+    let mut m = Map::default();
     m.insert(Value::from("testing"), Value::Map(inner));
     m
 }
@@ -273,7 +273,7 @@ fn mod_watch(call: &StateCall) -> Result<Ret, String> {
     ret.comment = arg("comment").unwrap_or_else(|| Value::from("Watch statement fired."));
     match arg("changes") {
         None => {
-            let mut m = Map::new();
+            let mut m = Map::default();
             m.insert(
                 Value::from("Requisites with changes"),
                 Value::List(has_changes),

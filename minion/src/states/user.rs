@@ -270,7 +270,7 @@ fn changes(
         .as_list()
         .map(|l| l.iter().map(str_of).collect())
         .unwrap_or_default();
-    let mut change = Map::new();
+    let mut change = Map::default();
     let mut put = |k: &str, v: Value| {
         change.insert(Value::from(k), v);
     };

@@ -152,7 +152,7 @@ fn check_dir_meta(
     mode: Option<&str>,
     follow: bool,
 ) -> Map {
-    let mut ch = Map::new();
+    let mut ch = Map::default();
     let Ok(st) = fmod::stats(name, follow) else {
         ch.insert("directory".into(), "new".into());
         return ch;
@@ -356,7 +356,7 @@ pub fn directory(call: &StateCall) -> Result<Ret, String> {
             }
             if test {
                 ret.change("backup", format!("{name} would be renamed to {bk}"));
-                let mut d = Map::new();
+                let mut d = Map::default();
                 d.insert("directory".into(), "new".into());
                 ret.change(&name, Value::Map(d));
                 ret.comment =
@@ -402,7 +402,7 @@ pub fn directory(call: &StateCall) -> Result<Ret, String> {
     } else {
         Vec::new()
     };
-    let mut tchanges = Map::new();
+    let mut tchanges = Map::default();
     let (tresult, tcomment) = match &rset {
         Err(e) => (Some(false), e.clone()),
         Ok(rs) => {
@@ -422,7 +422,7 @@ pub fn directory(call: &StateCall) -> Result<Ret, String> {
                             let Ok(st) = fmod::stats(&path, follow_symlinks) else {
                                 continue;
                             };
-                            let mut fc = Map::new();
+                            let mut fc = Map::default();
                             if owner_differs(ru, &st, false) {
                                 fc.insert("user".into(), ru.cloned().unwrap_or_default());
                             }
@@ -466,14 +466,14 @@ pub fn directory(call: &StateCall) -> Result<Ret, String> {
                         {
                             continue;
                         }
-                        let mut m = Map::new();
+                        let mut m = Map::default();
                         m.insert("removed".into(), "Removed due to clean".into());
                         tchanges.insert(path.into(), Value::Map(m));
                     }
                 }
             }
             if !p.is_dir() {
-                let mut m = Map::new();
+                let mut m = Map::default();
                 m.insert("directory".into(), "new".into());
                 tchanges.insert(name.as_str().into(), Value::Map(m));
             }
@@ -528,7 +528,7 @@ pub fn directory(call: &StateCall) -> Result<Ret, String> {
         if !p.is_dir() {
             return Ok(error(ret, format!("Failed to create directory {name}")));
         }
-        let mut m = Map::new();
+        let mut m = Map::default();
         m.insert("directory".into(), "new".into());
         ret.change(&name, Value::Map(m));
         return Ok(ret);
@@ -599,7 +599,7 @@ pub fn directory(call: &StateCall) -> Result<Ret, String> {
             (None, None)
         };
         if has("silent") {
-            ret.changes = Map::new();
+            ret.changes = Map::default();
             ret.change("recursion", "Changes silenced");
         }
         for (root, dirs, files) in &walk_l {
@@ -891,7 +891,7 @@ pub fn copy(call: &StateCall) -> Result<Ret, String> {
             format!("Failed to copy \"{source}\" to \"{name}\""),
         ));
     }
-    ret.changes = Map::new();
+    ret.changes = Map::default();
     ret.change(&name, source.as_str());
     if !preserve {
         fmod::check_perms(

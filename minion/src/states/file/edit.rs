@@ -96,7 +96,7 @@ fn template_texts(call: &StateCall, ret: &Ret) -> Result<Option<Result<Vec<Strin
         Some(v) if !v.truthy() => None,
         Some(v) => Some(str_of(v)),
     };
-    let mut extra = brine_core::value::Map::new();
+    let mut extra = brine_core::value::Map::default();
     for key in ["defaults", "context"] {
         if let Some(Value::Map(m)) = call.get(key) {
             for (k, v) in m {

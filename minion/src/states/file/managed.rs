@@ -943,7 +943,7 @@ fn get_managed(
     let Some(t) = template else {
         return Ok((fetched.bytes, expected));
     };
-    let mut extra = Map::new();
+    let mut extra = Map::default();
     let put = |m: &mut Map, k: &str, v: Value| {
         m.insert(Value::from(k), v);
     };
@@ -1022,7 +1022,7 @@ fn run_check_cmd(call: &StateCall, name: &str, want: &Want, cmd: &str) -> Option
     let line = format!("{cmd} {}", tmp.display());
     let out = call
         .ctx
-        .call_raw("cmd.run_all", vec![Value::from(line)], Map::new());
+        .call_raw("cmd.run_all", vec![Value::from(line)], Map::default());
     let _ = std::fs::remove_file(&tmp);
     let out = match out {
         Ok(o) => o,
@@ -1054,7 +1054,7 @@ fn test_changes(
     follow_symlinks: bool,
     show_changes: bool,
 ) -> Ret {
-    let mut changes = Map::new();
+    let mut changes = Map::default();
     match fmod::stats(name, follow_symlinks) {
         Err(_) => {
             changes.insert(Value::from("newfile"), Value::from(name));

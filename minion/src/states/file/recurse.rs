@@ -286,7 +286,7 @@ pub fn recurse(call: &StateCall) -> Result<Ret, String> {
     });
     for (srel, target) in &links {
         let path = fmod::py_join(&[name.clone(), srel.clone()]);
-        let mut args = Map::new();
+        let mut args = Map::default();
         put(&mut args, "name", Some(Value::from(path.as_str())));
         put(&mut args, "target", Some(Value::from(target.as_str())));
         put(&mut args, "makedirs", Some(Value::Bool(true)));
@@ -313,7 +313,7 @@ pub fn recurse(call: &StateCall) -> Result<Ret, String> {
             sub.change("diff", "Replaced file with a directory");
             merge(&mut ret, d, sub, &mut add_comment);
         }
-        let mut args = Map::new();
+        let mut args = Map::default();
         put(&mut args, "name", Some(Value::from(d.as_str())));
         put(&mut args, "user", user.clone());
         put(&mut args, "group", group.clone());
@@ -336,7 +336,7 @@ pub fn recurse(call: &StateCall) -> Result<Ret, String> {
             sub.change("diff", "Replaced directory with a new file");
             merge(&mut ret, dest, sub, &mut add_comment);
         }
-        let mut args = Map::new();
+        let mut args = Map::default();
         for (k, v) in call.low {
             let Some(ks) = k.as_str() else { continue };
             if matches!(ks, "template" | "context" | "defaults" | "backup") {

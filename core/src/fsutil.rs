@@ -23,12 +23,25 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<(
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = temp_path(dir, &name.to_string_lossy());
-    let result = (|| {
-        let mut f = fs::OpenOptions::new()
+    let name = name.to_string_lossy();
+    // A leftover temporary file of the same name (another process that
+    // reused our pid) is skipped, never overwritten.
+    let mut attempts = 0;
+    let (tmp, mut f) = loop {
+        let tmp = temp_path(dir, &name);
+        match fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
+                attempts += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let result = (|| {
         f.write_all(data)?;
         let perm = match mode {
             Some(m) => Some(m),
@@ -49,10 +62,51 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: Option<u32>) -> io::Result<(
 
 /// A fresh, unlikely-to-collide temporary name `.<name>.brine-<pid>-<n>`.
 fn temp_path(dir: &Path, name: &str) -> PathBuf {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.brine-{}-{n}", std::process::id()))
+    let n = TEMP_N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    dir.join(format!(".{name}.brine-{}-{n}", pid()))
+}
+
+/// The counter of [`temp_path`].
+static TEMP_N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The process id, asked once (a forked child that writes files gets
+/// the parent's in its temporary names, which `create_new` and the retry
+/// in [`write_atomic`] make harmless).
+fn pid() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// The process umask as last seen or set through [`set_umask`];
+/// `u32::MAX` until first read.
+static UMASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(u32::MAX);
+
+/// The process file mode creation mask. Read from the kernel once, then
+/// remembered: every change of the mask in Brine goes through
+/// [`set_umask`] (a forked child's own `umask(2)` does not count).
+pub fn umask() -> u32 {
+    use std::sync::atomic::Ordering;
+    let cached = UMASK.load(Ordering::SeqCst);
+    if cached != u32::MAX {
+        return cached;
+    }
+    // SAFETY: umask(2) cannot fail; the old value is put back at once.
+    let m = unsafe {
+        let m = libc::umask(0o022);
+        libc::umask(m);
+        m as u32
+    };
+    UMASK.store(m, Ordering::SeqCst);
+    m
+}
+
+/// Set the process umask (`umask(2)`), returning the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    use std::sync::atomic::Ordering;
+    // SAFETY: umask(2) only swaps the process file mode creation mask.
+    let old = unsafe { libc::umask(mask as libc::mode_t) } as u32;
+    UMASK.store(mask & 0o777, Ordering::SeqCst);
+    old
 }
 
 #[cfg(test)]
@@ -81,6 +135,32 @@ mod tests {
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         // A missing directory is an error, and leaves nothing.
         assert!(write_atomic(&dir.join("no/such/f"), b"x", None).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn umask_is_remembered_and_set() {
+        let before = umask();
+        let old = set_umask(0o027);
+        assert_eq!(old, before);
+        assert_eq!(umask(), 0o027);
+        set_umask(before);
+        assert_eq!(umask(), before);
+    }
+
+    #[test]
+    fn a_leftover_temp_file_is_skipped() {
+        let dir = std::env::temp_dir().join(format!("brine-fsutil-tmp-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("g");
+        // Occupy the next few temporary names (other tests may take
+        // some of them first: then fewer are skipped).
+        let next = TEMP_N.load(std::sync::atomic::Ordering::Relaxed);
+        for n in next..next + 3 {
+            fs::write(dir.join(format!(".g.brine-{}-{n}", pid())), b"stale").unwrap();
+        }
+        write_atomic(&p, b"fresh", Some(0o640)).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"fresh");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

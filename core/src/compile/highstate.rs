@@ -5,8 +5,9 @@
 use super::sls::glob;
 use super::util::{first_key, hashable, k, pstr, single, sls_of, starts};
 use super::Errors;
-use crate::value::{Map, Value};
+use crate::value::{Map, MapHasher, Value};
 use indexmap::IndexMap;
+use std::borrow::Cow;
 
 /// `STATE_REQUISITE_KEYWORDS`: args whose lists `extend` merges instead of
 /// replacing.
@@ -266,19 +267,22 @@ pub fn apply_exclude(mut high: Map) -> Map {
 /// `State.verify_high`: structural errors, in Salt's words.
 pub fn verify_high(high: &Map) -> Errors {
     let mut errors = Vec::new();
-    // reqs[name] = {"state": state, req_val: req_key, ...}
-    let mut reqs: IndexMap<Value, Map> = IndexMap::new();
+    let (state_key, id_key) = (k("state"), k("id"));
+    // reqs[name] = {"state": state, req_val: req_key, ...}, borrowing from
+    // the high data.
+    type Reqs<'v> = IndexMap<&'v Value, &'v Value, MapHasher>;
+    let mut reqs: IndexMap<&Value, Reqs<'_>, MapHasher> = IndexMap::default();
     for (name, body) in high {
         if starts(name, "__") {
             continue;
         }
-        let sls = sls_of(body);
+        // The SLS and ID strings are only made for error messages.
+        let sls = || sls_of(body);
         if !matches!(name, Value::Str(_)) {
             errors.push(format!(
                 "ID '{}' in SLS '{sls}' is not formed as a string, but is a {}. It may need to be quoted.",
                 pstr(name),
-                name.type_name()
-            ));
+                name.type_name(), sls = sls()));
         }
         let Value::Map(b) = body else {
             errors.push(format!(
@@ -288,21 +292,25 @@ pub fn verify_high(high: &Map) -> Errors {
             ));
             continue;
         };
-        let n = pstr(name);
+        let n = || pstr(name);
         for (state, run) in b {
             if starts(state, "__") {
                 continue;
             }
-            let st = pstr(state);
+            let st: Cow<'_, str> = match state {
+                Value::Str(s) => Cow::Borrowed(s),
+                other => Cow::Owned(pstr(other)),
+            };
             if run.is_null() {
                 errors.push(format!(
-                    "ID '{n}' in SLS '{sls}' contains a short declaration ({st}) with a trailing colon. When not passing any arguments to a state, the colon must be omitted."
-                ));
+                    "ID '{n}' in SLS '{sls}' contains a short declaration ({st}) with a trailing colon. When not passing any arguments to a state, the colon must be omitted.", sls = sls(), n = n()));
                 continue;
             }
             let Value::List(args) = run else {
                 errors.push(format!(
-                    "State '{n}' in SLS '{sls}' is not formed as a list"
+                    "State '{n}' in SLS '{sls}' is not formed as a list",
+                    sls = sls(),
+                    n = n()
                 ));
                 continue;
             };
@@ -313,45 +321,51 @@ pub fn verify_high(high: &Map) -> Errors {
                         fun += 1;
                         if a.trim().contains(' ') {
                             errors.push(format!(
-                                "The function \"{a}\" in state \"{n}\" in SLS \"{sls}\" has whitespace, a function with whitespace is not supported, perhaps this is an argument that is missing a \":\""
-                            ));
+                                "The function \"{a}\" in state \"{n}\" in SLS \"{sls}\" has whitespace, a function with whitespace is not supported, perhaps this is an argument that is missing a \":\"", sls = sls(), n = n()));
                         }
                     }
                     Value::Map(am) => {
-                        let Some(argfirst) = first_key(am) else {
+                        let Some((argfirst, argval)) = am.first() else {
                             continue;
                         };
                         let af = argfirst.as_str().unwrap_or("");
-                        if af == "names" && !matches!(am.get(argfirst), Some(Value::List(_))) {
+                        if af == "names" && !matches!(argval, Value::List(_)) {
                             errors.push(format!(
-                                "The 'names' argument in state '{n}' in SLS '{sls}' needs to be formed as a list"
-                            ));
+                                "The 'names' argument in state '{n}' in SLS '{sls}' needs to be formed as a list", sls = sls(), n = n()));
                         }
                         if ["require", "watch", "prereq", "onchanges"].contains(&af) {
-                            match am.get(argfirst) {
-                                Some(Value::List(rl)) => {
-                                    let mut entry = Map::default();
-                                    entry.insert(k("state"), state.clone());
-                                    reqs.insert(name.clone(), entry);
+                            match argval {
+                                Value::List(rl) => {
+                                    // reqs[name] = {"state": state}
+                                    let entry = reqs.entry(name).or_default();
+                                    entry.clear();
+                                    entry.reserve(rl.len() + 1);
+                                    entry.insert(&state_key, state);
                                     for req in rl {
-                                        let req = match req {
-                                            Value::Str(_) => single(k("id"), req.clone()),
-                                            other => other.clone(),
+                                        // A plain string is `{"id": req}`.
+                                        let (req_key, req_val) = match req {
+                                            Value::Str(_) => (&id_key, req),
+                                            Value::Map(rm) => match rm.first() {
+                                                Some(kv) => kv,
+                                                None => continue,
+                                            },
+                                            other => {
+                                                errors.push(format!(
+                                                    "Requisite declaration {} in SLS {sls} is not formed as a single key dictionary",
+                                                    pstr(other),
+                                                    sls = sls()
+                                                ));
+                                                continue;
+                                            }
                                         };
-                                        let Value::Map(rm) = &req else {
-                                            errors.push(format!(
-                                                "Requisite declaration {} in SLS {sls} is not formed as a single key dictionary",
-                                                pstr(&req)
-                                            ));
-                                            continue;
+                                        let rk: Cow<'_, str> = match req_key {
+                                            Value::Str(s) => Cow::Borrowed(s),
+                                            other => Cow::Owned(pstr(other)),
                                         };
-                                        let Some((req_key, req_val)) = rm.iter().next() else { continue };
-                                        let rk = pstr(req_key);
                                         if let Some(pos) = rk.find('.') {
                                             errors.push(format!(
                                                 "Invalid requisite type '{rk}' in state '{n}', in SLS '{sls}'. Requisite types must not contain dots, did you mean '{}'?",
-                                                &rk[..pos]
-                                            ));
+                                                &rk[..pos], sls = sls(), n = n()));
                                         }
                                         if !hashable(req_val) {
                                             errors.push(format!(
@@ -360,31 +374,28 @@ pub fn verify_high(high: &Map) -> Errors {
                                             ));
                                             continue;
                                         }
-                                        if let Some(e) = reqs.get_mut(name) {
-                                            e.insert(req_val.clone(), req_key.clone());
+                                        if let Some(e) = reqs.get_mut(&name) {
+                                            e.insert(req_val, req_key);
                                         }
-                                        let recursive = reqs.get(req_val).is_some_and(|other| {
-                                            other.get(name) == Some(state)
-                                                && other.get(&k("state"))
-                                                    == reqs.get(name).and_then(|m| m.get(req_val))
+                                        let recursive = reqs.get(&req_val).is_some_and(|other| {
+                                            other.get(&name) == Some(&state)
+                                                && other.get(&&state_key)
+                                                    == reqs.get(&name).and_then(|m| m.get(&req_val))
                                         });
                                         if recursive {
                                             errors.push(format!(
                                                 "A recursive requisite was found, SLS \"{sls}\" ID \"{n}\" ID \"{}\"",
-                                                pstr(req_val)
-                                            ));
+                                                pstr(req_val), sls = sls(), n = n()));
                                         }
                                     }
                                 }
                                 _ => errors.push(format!(
-                                    "The {af} statement in state '{n}' in SLS '{sls}' needs to be formed as a list"
-                                )),
+                                    "The {af} statement in state '{n}' in SLS '{sls}' needs to be formed as a list", sls = sls(), n = n())),
                             }
                             // Only checked for requisite arguments, as in Salt.
                             if am.len() != 1 {
                                 errors.push(format!(
-                                    "Multiple dictionaries defined in argument of state '{n}' in SLS '{sls}'"
-                                ));
+                                    "Multiple dictionaries defined in argument of state '{n}' in SLS '{sls}'", sls = sls(), n = n()));
                             }
                         }
                     }
@@ -396,7 +407,9 @@ pub fn verify_high(high: &Map) -> Errors {
                     continue;
                 }
                 errors.push(format!(
-                    "No function declared in state '{n}' in SLS '{sls}'"
+                    "No function declared in state '{n}' in SLS '{sls}'",
+                    sls = sls(),
+                    n = n()
                 ));
             } else if fun > 1 {
                 let mut funs: Vec<String> = Vec::new();
@@ -406,8 +419,7 @@ pub fn verify_high(high: &Map) -> Errors {
                 funs.extend(args.iter().filter_map(|a| a.as_str().map(String::from)));
                 errors.push(format!(
                     "Too many functions declared in state '{n}' in SLS '{sls}'. Please choose one of the following: {}",
-                    funs.join(", ")
-                ));
+                    funs.join(", "), sls = sls(), n = n()));
             }
         }
     }

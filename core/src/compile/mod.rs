@@ -15,6 +15,7 @@ pub mod highstate;
 pub mod lowstate;
 pub mod merge;
 pub mod pillar;
+pub mod prerender;
 pub mod sls;
 pub mod top;
 pub mod util;
@@ -126,7 +127,8 @@ impl Compiler<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(Value::List(lowstate::compile_high_data(&high)))
+        // The high data is not needed afterwards: move it into the chunks.
+        Ok(Value::List(lowstate::compile_high_data_owned(high)))
     }
 
     /// `state.show_sls mods saltenv=...`: the highstate of those SLS.
@@ -137,7 +139,7 @@ impl Compiler<'_> {
     /// `state.show_low_sls`: the low chunks of [`Compiler::sls`].
     pub fn low_sls(&self, mods: &[String], saltenv: &str) -> Result<Value, Errors> {
         let high = self.sls_high(mods, saltenv)?;
-        Ok(Value::List(lowstate::compile_high_data(&high)))
+        Ok(Value::List(lowstate::compile_high_data_owned(high)))
     }
 
     /// The verified highstate of `mods` in `saltenv`.

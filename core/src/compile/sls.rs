@@ -3,13 +3,17 @@
 //! `order` counter) and `render_highstate` (several SLS into one map, with
 //! the conflicting-ID check).
 
+use super::prerender::{Ahead, Nesting, Rendered, Tracked};
 use super::util::{first_key, k, pstr, starts};
 use super::{opt, opt_bool, opt_str, Compiler, Errors};
+use crate::functions::Functions;
 use crate::matcher::fnmatch::{filter, fnmatch};
 use crate::render::{render_sls, RenderContext};
 use crate::value::{Map, Value};
 use indexmap::IndexMap;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The per-call state of a highstate compilation (Salt's `HighState`).
 pub struct HighState<'c> {
@@ -21,6 +25,11 @@ pub struct HighState<'c> {
     /// A truthy non-dict an SLS rendered to (Salt still tries to merge it).
     nondict: Option<Value>,
     avail: IndexMap<String, Vec<String>>,
+    /// Calls of functions that are not read-only made by this thread's
+    /// renders (see [`super::prerender`]).
+    impure: AtomicU64,
+    /// The top-level files being rendered ahead, during `render_highstate`.
+    ahead: Option<Arc<Ahead>>,
 }
 
 /// What `client.get_state` finds: the text and the `salt://` source path.
@@ -39,6 +48,8 @@ impl<'c> HighState<'c> {
             iorder: 10000,
             nondict: None,
             avail: IndexMap::new(),
+            impure: AtomicU64::new(0),
+            ahead: None,
         };
         for env in hs.get_envs() {
             let states = super::util::list_states(&c.file_client.list_files(&env));
@@ -97,18 +108,7 @@ impl<'c> HighState<'c> {
 
     /// `client.get_state(sls, saltenv)`: `a.b` -> `a/b.sls` or `a/b/init.sls`.
     pub fn get_state(&self, sls: &str, saltenv: &str) -> Option<StateFile> {
-        let base = sls.replace('.', "/");
-        for path in [format!("{base}.sls"), format!("{base}/init.sls")] {
-            if let Ok(Some(fd)) = self.c.file_client.get(&path, saltenv) {
-                let text = String::from_utf8_lossy(&fd.bytes).into_owned();
-                return Some(StateFile {
-                    text,
-                    source: format!("salt://{path}"),
-                    local_path: fd.local_path.to_string_lossy().into_owned(),
-                });
-            }
-        }
-        None
+        get_state(self.c, sls, saltenv)
     }
 
     /// `compile_template` for a file of the state tree: empty or blank
@@ -133,24 +133,12 @@ impl<'c> HighState<'c> {
         saltenv: &str,
         sls: &str,
     ) -> Result<Value, String> {
-        if text.trim().is_empty() {
-            return Ok(Value::map());
-        }
-        let default = opt_str(self.c.opts, "renderer", "jinja|yaml");
-        let mut ctx = RenderContext {
-            opts: self.c.opts,
-            grains: self.c.grains,
-            pillar: self.c.pillar,
-            saltenv,
-            sls,
-            functions: self.c.functions,
-            file_client: self.c.file_client,
-            extra: Map::default(),
+        let functions = Tracked {
+            inner: self.c.functions,
+            impure: &self.impure,
+            ahead: false,
         };
-        if let Some(lp) = local_path.filter(|lp| lp.starts_with('/')) {
-            ctx.extra.insert("tplpath".into(), lp.into());
-        }
-        render_sls(text, path, &default, &ctx).map_err(|e| e.message)
+        render_file(self.c, &functions, text, path, local_path, saltenv, sls)
     }
 
     /// `render_state`: one SLS and, recursively, its includes.
@@ -169,15 +157,27 @@ impl<'c> HighState<'c> {
             return (Map::default(), errors);
         };
         let path = file.source.trim_start_matches("salt://").to_string();
-        let _ = crate::yaml::take_shared_top();
-        let rendered =
-            match self.render_text_at(&file.text, &path, Some(&file.local_path), saltenv, sls) {
-                Ok(v) => Some(v),
-                Err(msg) => {
-                    errors.push(format!("Rendering SLS '{saltenv}:{sls}' failed: {msg}"));
-                    None
-                }
-            };
+        let impure = self.impure.load(Ordering::SeqCst) > 0;
+        let ahead = self
+            .ahead
+            .as_ref()
+            .and_then(|a| a.take(saltenv, sls, impure));
+        let (result, shared_top) = match ahead {
+            Some(r) => (r.result, r.shared_top),
+            None => {
+                let _ = crate::yaml::take_shared_top();
+                let r =
+                    self.render_text_at(&file.text, &path, Some(&file.local_path), saltenv, sls);
+                (r, crate::yaml::take_shared_top())
+            }
+        };
+        let rendered = match result {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                errors.push(format!("Rendering SLS '{saltenv}:{sls}' failed: {msg}"));
+                None
+            }
+        };
         mods.insert(format!("{saltenv}:{sls}"));
         let Some(rendered) = rendered.filter(Value::truthy) else {
             return (Map::default(), errors);
@@ -189,7 +189,7 @@ impl<'c> HighState<'c> {
         };
         // IDs whose bodies are one YAML node (an alias): Salt mutates that
         // one dict, so the alias ends up with the original's processed body.
-        let shared: Vec<(Value, Value)> = crate::yaml::take_shared_top()
+        let shared: Vec<(Value, Value)> = shared_top
             .into_iter()
             .map(|(alias, orig)| (k(&alias), k(&orig)))
             .filter(|(alias, orig)| {
@@ -357,7 +357,56 @@ impl<'c> HighState<'c> {
     }
 
     /// `render_highstate`: every matched SLS of every env into one map.
+    ///
+    /// With two or more files and a second core, a helper thread renders
+    /// the files ahead of their turn (see [`super::prerender`]).
     pub fn render_highstate(&mut self, matches: &[(String, Vec<Value>)]) -> (Map, Errors) {
+        let nesting = Nesting::enter();
+        let plan = self.planned_files(matches);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if plan.len() < 2 || cores < 2 || !nesting.outermost() || self.ahead.is_some() {
+            return self.render_highstate_in_order(matches);
+        }
+        let ahead = Arc::new(Ahead::new(plan));
+        self.ahead = Some(ahead.clone());
+        let c = self.c;
+        let out = std::thread::scope(|scope| {
+            let worker = ahead.clone();
+            scope.spawn(move || worker.work(|saltenv, sls| render_ahead(c, saltenv, sls)));
+            let out = self.render_highstate_in_order(matches);
+            ahead.stop();
+            out
+        });
+        self.ahead = None;
+        out
+    }
+
+    /// The top-level `(saltenv, sls)` files `render_highstate_in_order`
+    /// will render, in its order (the same file look-ups, without errors).
+    fn planned_files(&self, matches: &[(String, Vec<Value>)]) -> Vec<(String, String)> {
+        let mut plan = Vec::new();
+        let mut statefiles: Vec<String> = Vec::new();
+        for (saltenv, states) in matches {
+            for sls_match in states {
+                let sls_match = pstr(sls_match);
+                if self.avail_has(saltenv) {
+                    statefiles = filter(self.avail(saltenv), &sls_match);
+                } else if self.avail_has("__env__") {
+                    statefiles = filter(self.avail("__env__"), &sls_match);
+                }
+                if statefiles.is_empty() {
+                    statefiles = vec![sls_match.clone()];
+                }
+                for sls in &statefiles {
+                    plan.push((saltenv.clone(), sls.clone()));
+                }
+            }
+        }
+        plan
+    }
+
+    /// `render_highstate` proper: the files one after the other.
+    fn render_highstate_in_order(&mut self, matches: &[(String, Vec<Value>)]) -> (Map, Errors) {
         let mut highstate = Map::default();
         let mut all_errors = Vec::new();
         let mut mods: HashSet<String> = HashSet::new();
@@ -411,6 +460,81 @@ impl<'c> HighState<'c> {
         clean_duplicate_extends(&mut highstate);
         (highstate, all_errors)
     }
+}
+
+/// `client.get_state(sls, saltenv)`: `a.b` -> `a/b.sls` or `a/b/init.sls`.
+fn get_state(c: &Compiler, sls: &str, saltenv: &str) -> Option<StateFile> {
+    let base = sls.replace('.', "/");
+    for path in [format!("{base}.sls"), format!("{base}/init.sls")] {
+        if let Ok(Some(fd)) = c.file_client.get(&path, saltenv) {
+            let text = String::from_utf8_lossy(&fd.bytes).into_owned();
+            return Some(StateFile {
+                text,
+                source: format!("salt://{path}"),
+                local_path: fd.local_path.to_string_lossy().into_owned(),
+            });
+        }
+    }
+    None
+}
+
+/// `compile_template` for a file of the state tree, calling `functions`.
+fn render_file(
+    c: &Compiler,
+    functions: &dyn Functions,
+    text: &str,
+    path: &str,
+    local_path: Option<&str>,
+    saltenv: &str,
+    sls: &str,
+) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(Value::map());
+    }
+    let default = opt_str(c.opts, "renderer", "jinja|yaml");
+    let mut ctx = RenderContext {
+        opts: c.opts,
+        grains: c.grains,
+        pillar: c.pillar,
+        saltenv,
+        sls,
+        functions,
+        file_client: c.file_client,
+        extra: Map::default(),
+    };
+    if let Some(lp) = local_path.filter(|lp| lp.starts_with('/')) {
+        ctx.extra.insert("tplpath".into(), lp.into());
+    }
+    render_sls(text, path, &default, &ctx).map_err(|e| e.message)
+}
+
+/// One top-level SLS rendered ahead of its turn, with read-only functions
+/// only; `None` when it must be rendered in order (missing, failed, or it
+/// called another function).
+fn render_ahead(c: &Compiler, saltenv: &str, sls: &str) -> Option<Rendered> {
+    let file = get_state(c, sls, saltenv)?;
+    let impure = AtomicU64::new(0);
+    let functions = Tracked {
+        inner: c.functions,
+        impure: &impure,
+        ahead: true,
+    };
+    let path = file.source.trim_start_matches("salt://");
+    let _ = crate::yaml::take_shared_top();
+    let result = render_file(
+        c,
+        &functions,
+        &file.text,
+        path,
+        Some(&file.local_path),
+        saltenv,
+        sls,
+    );
+    let shared_top = crate::yaml::take_shared_top();
+    if impure.load(Ordering::SeqCst) > 0 || result.is_err() {
+        return None;
+    }
+    Some(Rendered { result, shared_top })
 }
 
 /// `_handle_extend`: move `extend:` into `__extend__`, padding bodies with

@@ -9,13 +9,20 @@ use minijinja::value::{BrineMap, MutList, MutMap, Value as MjValue, ValueKind};
 
 /// Brine value -> template value (maps become Python dicts).
 pub fn to_jinja(v: &Value) -> MjValue {
-    convert(v, false)
+    convert(v, false, false)
 }
 
 /// Brine value -> template value, maps becoming `OrderedDict`s (data loaded
 /// by Salt's YAML renderer, such as pillar).
 pub fn to_jinja_ordered(v: &Value) -> MjValue {
-    convert(v, true)
+    convert(v, true, false)
+}
+
+/// [`to_jinja`] (`ordered`: [`to_jinja_ordered`]) for data handed to
+/// several renders: writes to its lists and dicts are counted by
+/// `minijinja::value::shared_writes`.
+pub(crate) fn to_jinja_shared(v: &Value, ordered: bool) -> MjValue {
+    convert(v, ordered, true)
 }
 
 /// Whether a template value holds an `OrderedDict` anywhere.
@@ -42,7 +49,7 @@ fn contains_ordered_depth(v: &MjValue, depth: usize) -> bool {
     false
 }
 
-fn convert(v: &Value, ordered: bool) -> MjValue {
+fn convert(v: &Value, ordered: bool, shared: bool) -> MjValue {
     match v {
         Value::Null => MjValue::from(()),
         Value::Bool(b) => MjValue::from(*b),
@@ -50,13 +57,22 @@ fn convert(v: &Value, ordered: bool) -> MjValue {
         Value::Float(f) => MjValue::from(*f),
         Value::Str(s) => MjValue::from(s.as_str()),
         Value::Bytes(b) => MjValue::from_bytes(b.clone()),
-        Value::List(l) => MutList::new_value(l.iter().map(|x| convert(x, ordered)).collect()),
+        Value::List(l) => {
+            let items = l.iter().map(|x| convert(x, ordered, shared)).collect();
+            if shared {
+                MutList::new_shared_value(items)
+            } else {
+                MutList::new_value(items)
+            }
+        }
         Value::Map(m) => {
             let mut out = BrineMap::with_capacity(m.len());
             for (k, v) in m {
-                out.insert(convert(k, ordered), convert(v, ordered));
+                out.insert(convert(k, ordered, shared), convert(v, ordered, shared));
             }
-            if ordered {
+            if shared {
+                MutMap::new_shared_value(out, ordered)
+            } else if ordered {
                 MutMap::new_ordered_value(out)
             } else {
                 MutMap::new_value(out)

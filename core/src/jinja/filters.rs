@@ -11,13 +11,11 @@
 //! `compare_dicts`, `xml`, `gen_mac`, `mac_str_to_bytes`, `ip_host`,
 //! `network_hosts`, `network_size`, `filter_by_networks`.
 
-use std::sync::Arc;
-
 use minijinja::value::{Kwargs, MutList, Rest, Tuple, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::convert::{from_jinja, to_jinja};
-use super::{Shared, RUNTIME_ERROR};
+use super::RUNTIME_ERROR;
 use crate::value::{py_float_repr, Map, Value};
 
 fn err(msg: impl Into<String>) -> Error {
@@ -1208,7 +1206,7 @@ fn dict_rpartition(
             let Some(m) = cur.downcast_object_ref::<MutMap>() else {
                 return Err(err(format!("Cannot create key {p}: not a dict")));
             };
-            let mut map = m.map();
+            let mut map = m.map_mut();
             let entry = map
                 .entry(key)
                 .or_insert_with(|| MutMap::new_value(Default::default()));
@@ -1243,7 +1241,7 @@ fn dictupdate(
     let Some(pm) = parent.downcast_object_ref::<MutMap>() else {
         return Err(err("not a dict"));
     };
-    let mut map = pm.map();
+    let mut map = pm.map_mut();
     match op {
         "set" => {
             map.insert(last, value);
@@ -1277,7 +1275,7 @@ fn dictupdate(
                         .into_iter()
                         .flatten()
                         .collect();
-                    t.map().extend(pairs);
+                    t.map_mut().extend(pairs);
                 }
                 _ => {
                     let Some(t) = target.downcast_object_ref::<MutList>() else {
@@ -1287,10 +1285,10 @@ fn dictupdate(
                         )));
                     };
                     if op == "append" {
-                        t.items().push(value);
+                        t.items_mut().push(value);
                     } else {
                         let new: Vec<MjValue> = value.try_iter()?.collect();
-                        t.items().extend(new);
+                        t.items_mut().extend(new);
                     }
                 }
             }
@@ -2712,7 +2710,7 @@ fn salt_import(state: &State, fmt: String, name: MjValue) -> Result<MjValue, Err
 }
 
 /// Register the filters, tests and helper functions.
-pub(crate) fn register(env: &mut Environment, _shared: &Arc<Shared>) {
+pub(crate) fn register(env: &mut Environment) {
     // minijinja-contrib first (cycler, joiner, lipsum, ...); Salt's and
     // Jinja2's versions below take precedence.
     minijinja_contrib::add_to_environment(env);

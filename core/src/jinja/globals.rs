@@ -38,7 +38,7 @@ pub(crate) fn call_function(
 ) -> Result<MjValue, Error> {
     let (pos, kwargs) = split_args(args);
     let in_place = in_place_dest(fun, args, &kwargs);
-    match shared.functions.call(fun, pos, kwargs) {
+    match shared.functions().call(fun, pos, kwargs) {
         Ok(v) => match in_place {
             Some(dest) => Ok(write_back(dest, &v)),
             None => Ok(to_jinja(&v)),
@@ -89,7 +89,7 @@ fn write_back(dest: MjValue, merged: &Value) -> MjValue {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let mut m = d.map();
+        let mut m = d.map_mut();
         m.clear();
         m.extend(entries);
         drop(m);
@@ -138,7 +138,7 @@ impl Object for SaltObject {
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
         let key = key.as_str()?;
         if key.contains('.') {
-            if !self.shared.functions.has(key) {
+            if !self.shared.functions().has(key) {
                 return None;
             }
             Some(MjValue::from_object(SaltFunction {
@@ -149,7 +149,7 @@ impl Object for SaltObject {
             let prefix = format!("{key}.");
             if !self
                 .shared
-                .functions
+                .functions()
                 .names()
                 .iter()
                 .any(|n| n.starts_with(&prefix))
@@ -165,7 +165,7 @@ impl Object for SaltObject {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(
             self.shared
-                .functions
+                .functions()
                 .names()
                 .into_iter()
                 .map(MjValue::from)
@@ -183,7 +183,7 @@ impl Object for SaltModule {
     }
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
         let name = format!("{}.{}", self.module, key.as_str()?);
-        if !self.shared.functions.has(&name) {
+        if !self.shared.functions().has(&name) {
             return None;
         }
         Some(MjValue::from_object(SaltFunction {
@@ -198,7 +198,7 @@ impl Object for SaltModule {
         args: &[MjValue],
     ) -> Result<MjValue, Error> {
         let name = format!("{}.{}", self.module, method);
-        if !self.shared.functions.has(&name) {
+        if !self.shared.functions().has(&name) {
             return Err(Error::from(ErrorKind::UnknownMethod));
         }
         call_function(&self.shared, &name, args)
@@ -255,18 +255,15 @@ fn odict(args: &[MjValue]) -> Result<MjValue, Error> {
     Ok(super::convert::to_jinja_ordered(&Value::Map(out)))
 }
 
-/// Register Salt's extra globals.
-pub(crate) fn register(env: &mut Environment, shared: &Arc<Shared>) {
+/// The names [`register_static`] defines.
+pub(crate) const STATIC_NAMES: [&str; 3] = ["raise", "odict", "show_full_context"];
+
+/// Register Salt's extra globals that need no render: [`STATIC_NAMES`].
+pub(crate) fn register_static(env: &mut Environment) {
     env.add_function("raise", jinja_raise);
     env.add_function("odict", |args: minijinja::value::Rest<MjValue>| {
         odict(&args)
     });
-    {
-        let shared = shared.clone();
-        env.add_function("ifelse", move |args: minijinja::value::Rest<MjValue>| {
-            call_function(&shared, "match.ifelse", &args)
-        });
-    }
     env.add_function("show_full_context", |state: &State| -> MjValue {
         let mut out = Map::default();
         for name in state.known_variables() {
@@ -277,5 +274,13 @@ pub(crate) fn register(env: &mut Environment, shared: &Arc<Shared>) {
             out.insert(Value::Str(name.to_string()), from_jinja(&v));
         }
         to_jinja(&Value::Map(out))
+    });
+}
+
+/// Register Salt's extra globals that call the render's functions.
+pub(crate) fn register(env: &mut Environment, shared: &Arc<Shared>) {
+    let shared = shared.clone();
+    env.add_function("ifelse", move |args: minijinja::value::Rest<MjValue>| {
+        call_function(&shared, "match.ifelse", &args)
     });
 }

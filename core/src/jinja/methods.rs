@@ -84,25 +84,25 @@ fn list_method(list: &MutList, method: &str, args: &[MjValue]) -> Result<MjValue
     match method {
         "append" => {
             arity(method, &pos, 1, 1)?;
-            list.items().push(pos[0].clone());
+            list.items_mut().push(pos[0].clone());
             Ok(MjValue::from(()))
         }
         "extend" => {
             arity(method, &pos, 1, 1)?;
             let new: Vec<MjValue> = pos[0].try_iter()?.collect();
-            list.items().extend(new);
+            list.items_mut().extend(new);
             Ok(MjValue::from(()))
         }
         "insert" => {
             arity(method, &pos, 2, 2)?;
-            let mut items = list.items();
+            let mut items = list.items_mut();
             let idx = index_arg(&pos[0], items.len(), true)?;
             items.insert(idx, pos[1].clone());
             Ok(MjValue::from(()))
         }
         "pop" => {
             arity(method, &pos, 0, 1)?;
-            let mut items = list.items();
+            let mut items = list.items_mut();
             if items.is_empty() {
                 return Err(err("pop from empty list"));
             }
@@ -118,7 +118,7 @@ fn list_method(list: &MutList, method: &str, args: &[MjValue]) -> Result<MjValue
             let snapshot = list.items().clone();
             match snapshot.iter().position(|x| x == &pos[0]) {
                 Some(i) => {
-                    let mut items = list.items();
+                    let mut items = list.items_mut();
                     if i < items.len() {
                         items.remove(i);
                     }
@@ -143,17 +143,17 @@ fn list_method(list: &MutList, method: &str, args: &[MjValue]) -> Result<MjValue
             ))
         }
         "reverse" => {
-            list.items().reverse();
+            list.items_mut().reverse();
             Ok(MjValue::from(()))
         }
         "sort" => {
             let mut snapshot = list.items().clone();
             snapshot.sort();
-            *list.items() = snapshot;
+            *list.items_mut() = snapshot;
             Ok(MjValue::from(()))
         }
         "clear" => {
-            list.items().clear();
+            list.items_mut().clear();
             Ok(MjValue::from(()))
         }
         "copy" => Ok(MutList::new_value(list.items().clone())),
@@ -171,7 +171,7 @@ fn map_method(map: &MutMap, method: &str, args: &[MjValue]) -> Result<MjValue, E
                 None => Vec::new(),
             };
             new.extend(kw);
-            let mut m = map.map();
+            let mut m = map.map_mut();
             for (k, v) in new {
                 m.insert(k, v);
             }
@@ -179,13 +179,13 @@ fn map_method(map: &MutMap, method: &str, args: &[MjValue]) -> Result<MjValue, E
         }
         "setdefault" => {
             arity(method, &pos, 1, 2)?;
-            let mut m = map.map();
+            let mut m = map.map_mut();
             let default = pos.get(1).cloned().unwrap_or(MjValue::from(()));
             Ok(m.entry(pos[0].clone()).or_insert(default).clone())
         }
         "pop" => {
             arity(method, &pos, 1, 2)?;
-            let mut m = map.map();
+            let mut m = map.map_mut();
             match m.shift_remove(&pos[0]) {
                 Some(v) => Ok(v),
                 None => pos
@@ -194,12 +194,12 @@ fn map_method(map: &MutMap, method: &str, args: &[MjValue]) -> Result<MjValue, E
                     .ok_or_else(|| err(format!("KeyError: {}", pos[0]))),
             }
         }
-        "popitem" => match map.map().pop() {
+        "popitem" => match map.map_mut().pop() {
             Some((k, v)) => Ok(Tuple::new_value(vec![k, v])),
             None => Err(err("popitem(): dictionary is empty")),
         },
         "clear" => {
-            map.map().clear();
+            map.map_mut().clear();
             Ok(MjValue::from(()))
         }
         "copy" => Ok(if map.is_ordered() {

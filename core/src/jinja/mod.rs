@@ -21,6 +21,7 @@
 //! `tpldot` (a first-line prelude sets them unless the importing tag was
 //! `with context` or an `include`).
 
+mod cache;
 pub mod convert;
 pub mod filters;
 pub mod globals;
@@ -28,9 +29,10 @@ pub mod hashes;
 pub mod methods;
 pub mod tags;
 
-use indexmap::IndexMap;
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
+use minijinja::value::Value as MjValue;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
 use crate::fileclient::FileClient;
@@ -136,8 +138,10 @@ pub fn get_context(template: &str, line: usize) -> String {
 
 /// What the environment shares with its loader, globals and filters.
 pub(crate) struct Shared {
-    pub functions: &'static dyn Functions,
-    pub file_client: &'static dyn FileClient,
+    /// The render's function and file seams, `None` once the render has
+    /// ended (a template may keep the `salt` object in a dict that outlives
+    /// its render, see [`cache`]).
+    seams: Mutex<Option<Seams>>,
     pub saltenv: String,
     /// Salt's `environment.globals["tpldir"]`, which relative (`./x`)
     /// template names resolve against.
@@ -145,6 +149,39 @@ pub(crate) struct Shared {
     /// Salt's extension tags and the loader prelude are written with the
     /// default `{% %}` delimiters; with custom ones they are off.
     pub salt_tags: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Seams {
+    functions: &'static dyn Functions,
+    file_client: &'static dyn FileClient,
+}
+
+impl Shared {
+    /// The execution functions; none once the render has ended.
+    pub fn functions(&self) -> &dyn Functions {
+        match *self.seams.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(s) => s.functions,
+            None => &crate::functions::NoFunctions,
+        }
+    }
+
+    /// The file client, while the render lasts.
+    fn file_client(&self) -> Option<&dyn FileClient> {
+        self.seams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|s| s.file_client)
+    }
+}
+
+/// Cuts a [`Shared`] off its render's seams when the render ends.
+struct EndRender(Arc<Shared>);
+
+impl Drop for EndRender {
+    fn drop(&mut self) {
+        *self.0.seams.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 /// Resolve a template name as `SaltCacheLoader.get_source` does.
@@ -173,8 +210,10 @@ fn load_template(shared: &Shared, name: &str) -> Result<Option<String>, minijinj
     let Some((path, relative)) = resolve_template_name(shared, name) else {
         return Ok(None);
     };
-    let data = shared
-        .file_client
+    let Some(file_client) = shared.file_client() else {
+        return Ok(None);
+    };
+    let data = file_client
         .get(&path, &shared.saltenv)
         .map_err(|e| minijinja::Error::new(ErrorKind::TemplateNotFound, e.to_string()))?;
     let Some(data) = data else { return Ok(None) };
@@ -214,6 +253,7 @@ fn load_template(shared: &Shared, name: &str) -> Result<Option<String>, minijinj
 }
 
 /// Options from `jinja_env` / `jinja_sls_env` that shape the environment.
+#[derive(Clone, PartialEq, Eq)]
 struct EnvOptions {
     trim_blocks: bool,
     lstrip_blocks: bool,
@@ -268,9 +308,10 @@ fn env_options(opts: &Value, is_sls: bool) -> EnvOptions {
 
 /// Extend borrowed seams to `'static` for the template environment.
 ///
-/// SAFETY: callers keep every object holding these references (the
-/// environment, its loader and every template value) local to one call of
-/// [`render`], and drop them before it returns; only owned strings leave it.
+/// SAFETY: callers store these references only in the [`Shared`] of one
+/// call of [`render_with`], whose [`EndRender`] guard removes them before
+/// that call returns; the environment, its loader and every template value
+/// that may outlive the call reach them only through [`Shared`].
 unsafe fn extend_functions<'a>(f: &'a dyn Functions) -> &'static dyn Functions {
     std::mem::transmute::<&'a dyn Functions, &'static dyn Functions>(f)
 }
@@ -278,6 +319,61 @@ unsafe fn extend_functions<'a>(f: &'a dyn Functions) -> &'static dyn Functions {
 /// See [`extend_functions`].
 unsafe fn extend_file_client<'a>(f: &'a dyn FileClient) -> &'static dyn FileClient {
     std::mem::transmute::<&'a dyn FileClient, &'static dyn FileClient>(f)
+}
+
+/// What selects an environment configuration: the `jinja_env` /
+/// `jinja_sls_env` options and `allow_undefined`.
+#[derive(Clone, PartialEq, Eq)]
+struct EnvKey {
+    opts: EnvOptions,
+    lenient: bool,
+}
+
+/// The environment for `key` with everything that does not depend on one
+/// render: settings, syntax, filters, tests and the render-independent
+/// globals. Kept per thread by [`cache::base_env`].
+fn build_base_env(key: &EnvKey) -> Result<Environment<'static>, String> {
+    let eo = &key.opts;
+    let mut env = Environment::new();
+    env.set_undefined_behavior(if key.lenient {
+        UndefinedBehavior::Lenient
+    } else {
+        UndefinedBehavior::Strict
+    });
+    env.set_trim_blocks(eo.trim_blocks);
+    env.set_lstrip_blocks(eo.lstrip_blocks);
+    env.set_keep_trailing_newline(eo.keep_trailing_newline);
+    env.set_recursion_limit(500);
+    // Debug info lets undefined-value errors name the offending type.
+    env.set_debug(true);
+    let default_syntax = eo.block.0 == "{%"
+        && eo.block.1 == "%}"
+        && eo.variable.0 == "{{"
+        && eo.variable.1 == "}}"
+        && eo.comment.0 == "{#"
+        && eo.comment.1 == "#}"
+        && eo.line_statement_prefix.is_none()
+        && eo.line_comment_prefix.is_none();
+    // The default syntax finds its delimiters without a pattern automaton.
+    if !default_syntax {
+        let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+        syntax
+            .block_delimiters(eo.block.0.clone(), eo.block.1.clone())
+            .variable_delimiters(eo.variable.0.clone(), eo.variable.1.clone())
+            .comment_delimiters(eo.comment.0.clone(), eo.comment.1.clone());
+        if let Some(p) = &eo.line_statement_prefix {
+            syntax.line_statement_prefix(p.clone());
+        }
+        if let Some(p) = &eo.line_comment_prefix {
+            syntax.line_comment_prefix(p.clone());
+        }
+        env.set_syntax(syntax.build().map_err(|e| e.to_string())?);
+    }
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_unknown_method_callback(methods::unknown_method_callback);
+    filters::register(&mut env);
+    globals::register_static(&mut env);
+    Ok(env)
 }
 
 /// Render a Jinja template as Salt's `render_jinja_tmpl` does.
@@ -288,17 +384,19 @@ unsafe fn extend_file_client<'a>(f: &'a dyn FileClient) -> &'static dyn FileClie
 /// `tpldir`, `tplfile` & co.; otherwise (file templates) those are
 /// undefined, as in Salt.
 pub fn render(source: &str, tmplpath: &str, ctx: &RenderContext) -> Result<String, JinjaError> {
-    render_with(source, tmplpath, ctx, !ctx.sls.is_empty())
+    render_with(source, tmplpath, ctx, !ctx.sls.is_empty(), false)
 }
 
 /// [`render`] for the SLS renderer pipeline: the jinja renderer always
 /// passes `sls` (empty for top files), so the SLS variables are defined.
+/// The template values of `opts`, `grains` and `pillar` are reused from
+/// the previous SLS render while unchanged (see [`cache`]).
 pub fn render_sls_template(
     source: &str,
     tmplpath: &str,
     ctx: &RenderContext,
 ) -> Result<String, JinjaError> {
-    render_with(source, tmplpath, ctx, true)
+    render_with(source, tmplpath, ctx, true, true)
 }
 
 fn render_with(
@@ -306,64 +404,43 @@ fn render_with(
     tmplpath: &str,
     ctx: &RenderContext,
     sls_context: bool,
+    sls_pipeline: bool,
 ) -> Result<String, JinjaError> {
     let is_sls = !ctx.sls.is_empty();
-    let eo = env_options(ctx.opts, is_sls);
-    // SAFETY: see `extend_functions`; `env` and all values are dropped at
-    // the end of this function.
+    let key = EnvKey {
+        opts: env_options(ctx.opts, is_sls),
+        lenient: ctx.opts.get("allow_undefined").is_some_and(Value::truthy),
+    };
+    let nest = cache::Nest::enter();
+    let salt_tags = key.opts.block.0 == "{%" && key.opts.block.1 == "%}";
+    // SAFETY: see `extend_functions`; `_end` clears them before returning.
     let shared = Arc::new(Shared {
-        functions: unsafe { extend_functions(ctx.functions) },
-        file_client: unsafe { extend_file_client(ctx.file_client) },
+        seams: Mutex::new(Some(Seams {
+            functions: unsafe { extend_functions(ctx.functions) },
+            file_client: unsafe { extend_file_client(ctx.file_client) },
+        })),
         saltenv: ctx.saltenv.to_string(),
         tpldir: Mutex::new(String::new()),
-        salt_tags: eo.block == ("{%".to_string(), "%}".to_string()),
+        salt_tags,
     });
+    let _end = EndRender(shared.clone());
 
-    let mut env = Environment::new();
-    env.set_undefined_behavior(
-        if ctx.opts.get("allow_undefined").is_some_and(Value::truthy) {
-            UndefinedBehavior::Lenient
-        } else {
-            UndefinedBehavior::Strict
-        },
-    );
-    env.set_trim_blocks(eo.trim_blocks);
-    env.set_lstrip_blocks(eo.lstrip_blocks);
-    env.set_keep_trailing_newline(eo.keep_trailing_newline);
-    env.set_recursion_limit(500);
-    // Debug info lets undefined-value errors name the offending type.
-    env.set_debug(true);
-    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
-    syntax
-        .block_delimiters(eo.block.0.clone(), eo.block.1.clone())
-        .variable_delimiters(eo.variable.0.clone(), eo.variable.1.clone())
-        .comment_delimiters(eo.comment.0.clone(), eo.comment.1.clone());
-    if let Some(p) = &eo.line_statement_prefix {
-        syntax.line_statement_prefix(p.clone());
-    }
-    if let Some(p) = &eo.line_comment_prefix {
-        syntax.line_comment_prefix(p.clone());
-    }
-    match syntax.build() {
-        Ok(s) => env.set_syntax(s),
+    let mut env = match cache::base_env(&key) {
+        Ok(env) => env,
         Err(e) => {
             return Err(JinjaError {
                 message: format!("Jinja syntax error: {e}"),
                 line: None,
             })
         }
-    }
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.set_unknown_method_callback(methods::unknown_method_callback);
-    filters::register(&mut env, &shared);
+    };
     {
         let shared = shared.clone();
         env.set_loader(move |name| load_template(&shared, name));
     }
 
     // The context: Salt puts every variable in the globals too, so imported
-    // templates see them.
-    // (Borrowed: grains, opts and pillar are large and only read here.)
+    // templates see them. Later entries win, as in a Python dict update.
     let sls_vars = if sls_context {
         let mut m = Map::default();
         m.insert("sls".into(), ctx.sls.into());
@@ -372,33 +449,47 @@ fn render_with(
     } else {
         Map::default()
     };
-    let saltenv = Value::from(ctx.saltenv);
-    let mut context: IndexMap<&Value, &Value> = IndexMap::new();
-    let names = [
-        Value::from("grains"),
-        Value::from("opts"),
-        Value::from("pillar"),
-        Value::from("saltenv"),
+    let mut tpldir: Option<&str> = None;
+    let mut names: Vec<&str> = Vec::new();
+    for (k, v) in sls_vars.iter().chain(ctx.extra.iter()) {
+        if k.as_str() == Some("tpldir") {
+            tpldir = v.as_str();
+        }
+        if let Some(k) = k.as_str() {
+            names.push(k);
+        }
+    }
+    if let Ok(mut t) = shared.tpldir.lock() {
+        *t = tpldir.unwrap_or(".").to_string();
+    }
+    // grains, opts and pillar: cached across the outermost SLS renders of
+    // the thread while unchanged (see `cache`), fresh copies otherwise.
+    let share = sls_pipeline && nest.is_outermost();
+    let fixed = [
+        ("grains", cache::Global::Grains, ctx.grains),
+        ("opts", cache::Global::Opts, ctx.opts),
+        ("pillar", cache::Global::Pillar, ctx.pillar),
     ];
-    for (k, v) in names
-        .iter()
-        .zip([ctx.grains, ctx.opts, ctx.pillar, &saltenv])
-    {
-        context.insert(k, v);
+    for (name, which, src) in fixed {
+        if names.contains(&name) {
+            continue;
+        }
+        // Salt's YAML renderer builds pillar as OrderedDicts.
+        let ordered = name == "pillar";
+        let v = if share {
+            cache::shared_global(which, src, ordered)
+        } else if ordered {
+            convert::to_jinja_ordered(src)
+        } else {
+            to_jinja(src)
+        };
+        env.add_global(name, v);
+    }
+    if !names.contains(&"saltenv") {
+        env.add_global("saltenv", MjValue::from(ctx.saltenv));
     }
     for (k, v) in sls_vars.iter().chain(ctx.extra.iter()) {
-        context.insert(k, v);
-    }
-    let tpldir = context
-        .get(&Value::from("tpldir"))
-        .and_then(|v| v.as_str())
-        .unwrap_or(".");
-    if let Ok(mut t) = shared.tpldir.lock() {
-        *t = tpldir.to_string();
-    }
-    for (k, v) in context {
         if let Some(k) = k.as_str() {
-            // Salt's YAML renderer builds pillar as OrderedDicts.
             let v = if k == "pillar" {
                 convert::to_jinja_ordered(v)
             } else {
@@ -409,11 +500,15 @@ fn render_with(
     }
     env.add_global("salt", globals::salt_object(&shared));
     globals::register(&mut env, &shared);
+    // Salt's own globals win over context variables of the same name.
+    if names.iter().any(|n| globals::STATIC_NAMES.contains(n)) {
+        globals::register_static(&mut env);
+    }
 
     let rewritten = if shared.salt_tags {
-        tags::rewrite(source)
+        tags::rewrite_cow(source)
     } else {
-        source.to_string()
+        Cow::Borrowed(source)
     };
     let name = if tmplpath.is_empty() {
         "<template>"

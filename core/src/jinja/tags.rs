@@ -12,6 +12,7 @@
 //! - `{% profile as LABEL %}...{% endprofile %}` -> a plain block.
 
 use regex::{Captures, Regex};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 fn tag_re() -> &'static Regex {
@@ -79,11 +80,13 @@ pub fn strip_prelude(src: &str) -> &str {
 
 /// Rewrite Salt's extension tags in a template source.
 pub fn rewrite(source: &str) -> String {
-    if !["import", "load_", "profile", "include", "from"]
-        .iter()
-        .any(|k| source.contains(k))
-    {
-        return source.to_string();
+    rewrite_cow(source).into_owned()
+}
+
+/// [`rewrite`], borrowing the source when it has no tag to rewrite.
+pub fn rewrite_cow(source: &str) -> Cow<'_, str> {
+    if !has_candidate_tag(source) {
+        return Cow::Borrowed(source);
     }
     // `{% raw %}` blocks are left alone.
     let mut out = String::with_capacity(source.len());
@@ -95,7 +98,29 @@ pub fn rewrite(source: &str) -> String {
         rest = &rest[m.end()..];
     }
     out.push_str(&rewrite_plain(rest, &mut load_stack));
-    out
+    Cow::Owned(out)
+}
+
+/// Whether `source` may hold a tag [`tag_re`] matches: a `{%`, an optional
+/// `-`/`+`, whitespace, then one of its keywords. Checked by hand so that
+/// templates without such tags (most of them) need no regex at all.
+fn has_candidate_tag(source: &str) -> bool {
+    const KEYWORDS: [&str; 7] = [
+        "import",
+        "load_",
+        "endload",
+        "profile",
+        "endprofile",
+        "from",
+        "include",
+    ];
+    memchr::memmem::find_iter(source.as_bytes(), b"{%").any(|i| {
+        // `{%` is ASCII, so `i + 2` is a char boundary.
+        let after = &source[i + 2..];
+        let after = after.strip_prefix(['-', '+']).unwrap_or(after);
+        let after = after.trim_start();
+        KEYWORDS.iter().any(|k| after.starts_with(k))
+    })
 }
 
 fn raw_re() -> &'static Regex {
@@ -172,6 +197,26 @@ fn rewrite_plain(source: &str, load_stack: &mut Vec<(String, String)>) -> String
 #[cfg(test)]
 mod tests {
     use super::{loaded_prelude, rewrite, strip_prelude};
+
+    #[test]
+    fn untouched_sources_are_borrowed() {
+        use super::rewrite_cow;
+        use std::borrow::Cow;
+        for src in [
+            "",
+            "a: {{ x }}",
+            "{% set from_x = 1 %}{%- if y %}{% endif %}",
+        ] {
+            assert!(matches!(rewrite_cow(src), Cow::Borrowed(s) if s == src));
+        }
+        // Candidates go through the rewriter, which may leave them as is.
+        assert_eq!(
+            rewrite_cow("{%- from 'a' import b %}"),
+            "{%- from 'a' import b %}"
+        );
+        // Unicode whitespace counts, as for the regex's `\s`.
+        assert!(rewrite_cow("{%\u{a0}include 'a' %}").contains(super::CONTEXT_FLAG));
+    }
 
     #[test]
     fn rewrites_keep_lines() {

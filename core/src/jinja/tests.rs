@@ -273,3 +273,76 @@ fn python_semantics_from_salt_cases() {
         .message;
     assert!(e.contains("'dict object' has no attribute 'zz'"), "{e}");
 }
+
+/// SLS renders in a row: each sees pristine `pillar`/`grains`/`opts`, even
+/// when the one before wrote to them or kept the `salt` object in them.
+#[test]
+fn sls_renders_share_nothing_observable() {
+    let pillar = Value::Map(
+        [(
+            Value::from("app"),
+            Value::Map(
+                [(Value::from("users"), Value::List(vec!["alice".into()]))]
+                    .into_iter()
+                    .collect(),
+            ),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let grains = Value::Map(
+        [(Value::from("roles"), Value::List(vec!["web".into()]))]
+            .into_iter()
+            .collect(),
+    );
+    let opts = Value::map();
+    let funcs = TestFunctions {
+        pillar: pillar.clone(),
+    };
+    let fc = LocalFileClient::new(indexmap::IndexMap::new());
+    let ctx = RenderContext {
+        opts: &opts,
+        grains: &grains,
+        pillar: &pillar,
+        saltenv: "base",
+        sls: "a",
+        functions: &funcs,
+        file_client: &fc,
+        extra: Map::default(),
+    };
+    let read = "{{ pillar.app.users }} {{ grains.roles }} {{ opts }} {{ pillar.keys() | list }}";
+    let first = render_sls_template(read, "a.sls", &ctx).unwrap();
+    assert_eq!(first, "['alice'] ['web'] {} ['app']");
+    let write = "{% do pillar.app.users.append('x') %}{% do grains.roles.pop() %}\
+                 {% do opts.update({'k': 1}) %}{% do pillar.update({'s': salt}) %}\
+                 {{ pillar.app.users }} {{ grains.roles }} {{ opts }}";
+    assert_eq!(
+        render_sls_template(write, "b.sls", &ctx).unwrap(),
+        "['alice', 'x'] [] {'k': 1}"
+    );
+    assert_eq!(render_sls_template(read, "c.sls", &ctx).unwrap(), first);
+    assert_eq!(render_sls_template(read, "d.sls", &ctx).unwrap(), first);
+    // A changed source is converted again.
+    let pillar2 = Value::Map([(Value::from("app"), Value::map())].into_iter().collect());
+    let ctx2 = RenderContext {
+        pillar: &pillar2,
+        extra: Map::default(),
+        ..ctx
+    };
+    assert_eq!(
+        render_sls_template("{{ pillar }}", "e.sls", &ctx2).unwrap(),
+        "{'app': {}}"
+    );
+}
+
+#[test]
+fn numbers_and_strings_print_like_python() {
+    assert_eq!(
+        ok("{{ 0 }} {{ -5 }} {{ 7 - 10 }} {{ 12345678901234 }} {{ 2 ** 63 - 1 }} {{ -(2 ** 63) }} {{ 2 ** 64 }}"),
+        "0 -5 -3 12345678901234 9223372036854775807 -9223372036854775808 18446744073709551616"
+    );
+    assert_eq!(
+        ok("{{ 'x' }}{{ 'é' ~ 1 }}{{ 1.5 }}{{ true }}"),
+        "xé11.5True"
+    );
+}

@@ -127,7 +127,11 @@ pub fn display(data: &Value, out: &str, opts: &OutputOptions) -> String {
         "highstate" => highstate::output(data, opts),
         _ => nested_text(data, opts),
     };
-    text.trim_end().to_string()
+    // Right-strip in place: the text can be large (a lowstate as JSON).
+    let mut text = text;
+    let end = text.trim_end().len();
+    text.truncate(end);
+    text
 }
 
 /// Sort the maps the policy calls plain dicts, so that a dumper keeping

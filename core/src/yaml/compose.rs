@@ -70,33 +70,64 @@ const BATCH: usize = 256;
 
 type Batch = Vec<Result<Event, YamlError>>;
 
-/// Where the composer's events come from: the parser itself, or a parser
-/// running on another thread (same events, same errors, same order).
+/// Where the composer's events come from: the fast scanner's list, the
+/// parser itself, or a parser running on another thread (same events, same
+/// errors, same order).
 enum Events<'a> {
+    /// Events from [`super::fast::scan`] (which never fails part-way).
+    Listed {
+        events: std::vec::IntoIter<Event>,
+        peeked: Option<Event>,
+    },
     Direct(Parser<'a>),
     Piped {
         rx: std::sync::mpsc::Receiver<Batch>,
         batch: std::vec::IntoIter<Result<Event, YamlError>>,
         peeked: Option<Event>,
+        /// STREAM-END was handed out.
+        ended: bool,
     },
+}
+
+/// What libyaml's parser gives once the stream has ended: an empty event,
+/// which reads as another STREAM-END (the composer reads one event past the
+/// end of an empty stream).
+fn after_stream_end() -> Event {
+    Event {
+        kind: EventKind::StreamEnd,
+        start: Mark::default(),
+    }
 }
 
 impl Events<'_> {
     fn next_event(&mut self) -> Result<Event, YamlError> {
         match self {
+            Events::Listed { events, peeked } => Ok(peeked
+                .take()
+                .or_else(|| events.next())
+                .unwrap_or_else(after_stream_end)),
             Events::Direct(p) => p.next_event(),
-            Events::Piped { rx, batch, peeked } => {
+            Events::Piped {
+                rx,
+                batch,
+                peeked,
+                ended,
+            } => {
                 if let Some(ev) = peeked.take() {
                     return Ok(ev);
                 }
                 loop {
                     if let Some(ev) = batch.next() {
+                        if matches!(&ev, Ok(e) if matches!(e.kind, EventKind::StreamEnd)) {
+                            *ended = true;
+                        }
                         return ev;
                     }
                     match rx.recv() {
                         Ok(b) => *batch = b.into_iter(),
+                        Err(_) if *ended => return Ok(after_stream_end()),
                         // The parser stops after an error or the stream end,
-                        // and the composer never reads past either.
+                        // and the composer never reads past an error.
                         Err(_) => {
                             return Err(YamlError {
                                 line: 1,
@@ -115,12 +146,12 @@ impl Events<'_> {
     fn end_of_collection(&mut self) -> Result<bool, YamlError> {
         match self {
             Events::Direct(p) => p.end_of_collection(),
-            Events::Piped { .. } => {
+            Events::Listed { .. } | Events::Piped { .. } => {
                 let ev = self.next_event()?;
                 if matches!(ev.kind, EventKind::SequenceEnd | EventKind::MappingEnd) {
                     Ok(true)
                 } else {
-                    if let Events::Piped { peeked, .. } = self {
+                    if let Events::Listed { peeked, .. } | Events::Piped { peeked, .. } = self {
                         *peeked = Some(ev);
                     }
                     Ok(false)
@@ -155,7 +186,21 @@ fn produce(src: &str, tx: std::sync::mpsc::Sender<Batch>) {
 }
 
 /// `CParser.get_single_node()`: `None` for an empty stream.
+///
+/// Documents in the subset [`super::fast::scan`] understands skip libyaml;
+/// the others (and every invalid one) go through libyaml from the start.
 pub(crate) fn compose(src: &str) -> Result<Option<Graph>, YamlError> {
+    if let Some(events) = super::fast::scan(src) {
+        return compose_from(Events::Listed {
+            events: events.into_iter(),
+            peeked: None,
+        });
+    }
+    compose_libyaml(src)
+}
+
+/// [`compose`] with libyaml's events (pipelined for long documents).
+pub(crate) fn compose_libyaml(src: &str) -> Result<Option<Graph>, YamlError> {
     if src.len() < PIPELINE_MIN_LEN {
         return compose_from(Events::Direct(Parser::new(src)));
     }
@@ -169,6 +214,7 @@ pub(crate) fn compose(src: &str) -> Result<Option<Graph>, YamlError> {
                 rx,
                 batch: Vec::new().into_iter(),
                 peeked: None,
+                ended: false,
             }),
             // No thread available: parse here.
             Err(_) => compose_from(Events::Direct(Parser::new(src))),
@@ -177,9 +223,14 @@ pub(crate) fn compose(src: &str) -> Result<Option<Graph>, YamlError> {
 }
 
 fn compose_from(parser: Events<'_>) -> Result<Option<Graph>, YamlError> {
+    // Every node but an alias comes from one event.
+    let nodes = match &parser {
+        Events::Listed { events, .. } => Vec::with_capacity(events.len()),
+        _ => Vec::new(),
+    };
     let mut c = Composer {
         parser,
-        nodes: Vec::new(),
+        nodes,
         anchors: HashMap::new(),
     };
     // STREAM-START
@@ -253,15 +304,20 @@ impl Composer<'_> {
     /// `_compose_node`, iteratively (an explicit stack instead of recursion,
     /// so deep documents cannot overflow the thread's stack).
     fn compose_node(&mut self) -> Result<NodeId, YamlError> {
-        // Open collections: (node, children so far; keys and values
-        // alternate for a mapping).
-        let mut stack: Vec<(NodeId, Vec<NodeId>)> = Vec::new();
+        // Open collections: (node, where its children start in
+        // `children`). The children of all open collections sit one after
+        // the other in `children` (keys and values alternate for a
+        // mapping), so that each collection's list is allocated once, at
+        // its exact size, when it closes.
+        let mut stack: Vec<(NodeId, usize)> = Vec::new();
+        let mut children: Vec<NodeId> = Vec::new();
         loop {
             let done = if stack.is_empty() {
                 None
             } else if self.peek_end()? {
-                let (id, children) = stack.pop().unwrap_or_default();
-                self.finish(id, children);
+                let (id, from) = stack.pop().unwrap_or_default();
+                self.finish(id, &children[from..]);
+                children.truncate(from);
                 Some(id)
             } else {
                 None
@@ -271,22 +327,22 @@ impl Composer<'_> {
                 None => match self.compose_one(stack.len())? {
                     Ok(id) => id,
                     Err(open) => {
-                        stack.push((open, Vec::new()));
+                        stack.push((open, children.len()));
                         continue;
                     }
                 },
             };
-            match stack.last_mut() {
-                None => return Ok(id),
-                Some((_, children)) => children.push(id),
+            if stack.is_empty() {
+                return Ok(id);
             }
+            children.push(id);
         }
     }
 
     /// Store a finished collection's children (pairs for a mapping).
-    fn finish(&mut self, id: NodeId, children: Vec<NodeId>) {
+    fn finish(&mut self, id: NodeId, children: &[NodeId]) {
         match &mut self.nodes[id].kind {
-            NodeKind::Sequence(items) => *items = children,
+            NodeKind::Sequence(items) => *items = children.to_vec(),
             NodeKind::Mapping(pairs) => {
                 *pairs = children.chunks(2).map(|c| (c[0], c[c.len() - 1])).collect();
             }
@@ -396,7 +452,7 @@ mod tests {
     #[test]
     fn pipelined_parse_gives_the_same_graph() {
         let src = big("last: ~\n");
-        let piped = format!("{:?}", compose(&src));
+        let piped = format!("{:?}", compose_libyaml(&src));
         assert!(piped.starts_with("Ok(Some("));
         assert_eq!(piped, direct(&src));
     }
@@ -411,9 +467,35 @@ mod tests {
             "---\nsecond: doc\n",
         ] {
             let src = big(tail);
-            let piped = format!("{:?}", compose(&src));
+            let piped = format!("{:?}", compose_libyaml(&src));
             assert!(piped.starts_with("Err("), "{tail:?}: {piped}");
             assert_eq!(piped, direct(&src), "{tail:?}");
         }
+    }
+
+    #[test]
+    fn empty_streams_compose_to_nothing_on_every_path() {
+        let long = "# comment\n".repeat(1000);
+        assert!(long.len() >= PIPELINE_MIN_LEN);
+        for src in ["", "# c\n", long.as_str()] {
+            assert_eq!(format!("{:?}", compose(src)), "Ok(None)");
+            assert_eq!(format!("{:?}", compose_libyaml(src)), "Ok(None)");
+            assert_eq!(direct(src), "Ok(None)");
+        }
+    }
+
+    #[test]
+    fn fast_scan_gives_the_same_graph() {
+        let mut src = String::new();
+        for i in 0..500 {
+            src.push_str(&format!(
+                "id{i}:\n  file.managed:\n    - name: /x/{i}\n    - mode: '0644'\n    - contents: |\n        a {i}\n"
+            ));
+        }
+        assert!(super::super::fast::scan(&src).is_some());
+        let fast = format!("{:?}", compose(&src));
+        assert!(fast.starts_with("Ok(Some("));
+        assert_eq!(fast, direct(&src));
+        assert_eq!(fast, format!("{:?}", compose_libyaml(&src)));
     }
 }

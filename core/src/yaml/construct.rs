@@ -83,7 +83,7 @@ pub(crate) fn construct_document(graph: Graph) -> Result<Value, YamlError> {
         objs: vec![None; n],
         state_generators: Vec::new(),
     };
-    c.construct_object(graph.root)?;
+    c.construct_object_ref(graph.root)?;
     while !c.state_generators.is_empty() {
         let gens = std::mem::take(&mut c.state_generators);
         for (id, g) in gens {
@@ -127,15 +127,21 @@ impl Constructor {
     /// `construct_object`: `Ok(Some(v))` for a hashable result (usable as a
     /// key), `Ok(None)` for a collection.
     fn construct_object(&mut self, id: NodeId) -> Result<Option<Value>, YamlError> {
-        if let Some(obj) = &self.objs[id] {
-            return Ok(match obj {
-                Obj::Scalar(v) => Some(v.clone()),
-                _ => None,
-            });
+        self.construct_object_ref(id)?;
+        Ok(match &self.objs[id] {
+            Some(Obj::Scalar(v)) => Some(v.clone()),
+            _ => None,
+        })
+    }
+
+    /// [`Self::construct_object`] without handing back a copy of the value
+    /// (for values, which are read from `objs` later).
+    fn construct_object_ref(&mut self, id: NodeId) -> Result<(), YamlError> {
+        if self.objs[id].is_some() {
+            return Ok(());
         }
-        let tag = self.nodes[id].tag.clone();
         let start = self.nodes[id].start;
-        let gen = match tag.as_str() {
+        let gen = match self.nodes[id].tag.as_str() {
             TAG_SEQ => Some((Gen::Seq, Obj::List(Vec::new()))),
             TAG_MAP | TAG_OMAP => Some((Gen::Map, Obj::Map(Vec::new()))),
             TAG_SET => Some((Gen::Set, Obj::Set(Vec::new()))),
@@ -148,9 +154,9 @@ impl Constructor {
         if let Some((g, placeholder)) = gen {
             self.objs[id] = Some(placeholder);
             self.state_generators.push((id, g));
-            return Ok(None);
+            return Ok(());
         }
-        let value = match tag.as_str() {
+        let value = match self.nodes[id].tag.as_str() {
             TAG_NULL => {
                 self.scalar_value(id)?;
                 Value::Null
@@ -224,14 +230,14 @@ impl Constructor {
                     None,
                     format!(
                         "could not determine a constructor for the tag {}",
-                        py_repr(&tag)
+                        py_repr(&self.nodes[id].tag)
                     ),
                     start,
                 ))
             }
         };
-        self.objs[id] = Some(Obj::Scalar(value.clone()));
-        Ok(Some(value))
+        self.objs[id] = Some(Obj::Scalar(value));
+        Ok(())
     }
 
     /// The part of a collection constructor after its `yield`.
@@ -250,7 +256,7 @@ impl Constructor {
                     }
                 };
                 for &child in &items {
-                    self.construct_object(child)?;
+                    self.construct_object_ref(child)?;
                 }
                 Obj::List(items)
             }
@@ -313,8 +319,8 @@ impl Constructor {
                     ))
                 }
             };
-            self.construct_object(pair.0)?;
-            self.construct_object(pair.1)?;
+            self.construct_object_ref(pair.0)?;
+            self.construct_object_ref(pair.1)?;
             out.push(pair);
         }
         Ok(out)
@@ -339,7 +345,8 @@ impl Constructor {
             _ => Vec::new(),
         };
         let ctx = Some((WHILE_MAPPING, start));
-        let mut mapping: IndexMap<Value, NodeId> = IndexMap::new();
+        let mut mapping: IndexMap<Value, NodeId, crate::value::MapHasher> =
+            IndexMap::with_capacity_and_hasher(pairs.len(), Default::default());
         let mut seen_shared_nan = false;
         for (k, v) in pairs {
             let key = match self.construct_object(k)? {
@@ -352,7 +359,7 @@ impl Constructor {
                     ))
                 }
             };
-            self.construct_object(v)?;
+            self.construct_object_ref(v)?;
             // PyYAML returns one shared object for `.nan`, and Python's `in`
             // checks identity first: two `.nan` keys collide.
             let shared_nan = self.is_shared_nan(k);

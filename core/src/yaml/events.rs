@@ -35,7 +35,7 @@ pub(crate) enum ScalarStyle {
     Folded,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EventKind {
     StreamStart,
     StreamEnd,
@@ -63,7 +63,7 @@ pub(crate) enum EventKind {
     MappingEnd,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Event {
     pub kind: EventKind,
     pub start: Mark,

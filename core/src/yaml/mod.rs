@@ -17,6 +17,7 @@ mod compose;
 mod construct;
 mod emit;
 mod events;
+mod fast;
 mod quote;
 pub(crate) mod resolve;
 

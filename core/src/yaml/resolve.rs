@@ -80,6 +80,26 @@ fn resolvers() -> &'static [Resolver] {
 /// plain scalar (`tag:yaml.org,2002:str` when nothing matches).
 pub(crate) fn resolve_plain(value: &str) -> &'static str {
     let first = value.chars().next();
+    // Most plain scalars in state files are words and paths: only values
+    // starting with a sign, digit or dot can be numbers or timestamps, and
+    // the other resolvers match a handful of exact words (compared here
+    // without their regexes, which give the same answers).
+    if !matches!(first, Some('-' | '+' | '.' | '0'..='9')) {
+        if value.is_empty() {
+            return TAG_NULL;
+        }
+        // A lone newline starts with no resolver's first character.
+        let word = value.strip_suffix('\n').unwrap_or(value);
+        return match word {
+            "yes" | "Yes" | "YES" | "no" | "No" | "NO" | "true" | "True" | "TRUE" | "false"
+            | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" => TAG_BOOL,
+            "<<" => TAG_MERGE,
+            "~" | "null" | "Null" | "NULL" => TAG_NULL,
+            "=" => TAG_VALUE,
+            "!" | "&" | "*" => TAG_YAML,
+            _ => TAG_STR,
+        };
+    }
     for r in resolvers() {
         let applies = match first {
             None => r.empty,
@@ -95,6 +115,36 @@ pub(crate) fn resolve_plain(value: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The regex-only resolution, for comparison with the word fast path.
+    fn resolve_by_regex(value: &str) -> &'static str {
+        let first = value.chars().next();
+        for r in resolvers() {
+            let applies = match first {
+                None => r.empty,
+                Some(c) => r.first.contains(c),
+            };
+            if applies && r.re.is_match(value) {
+                return r.tag;
+            }
+        }
+        TAG_STR
+    }
+
+    #[test]
+    fn word_fast_path_agrees_with_the_regexes() {
+        let words = [
+            "", "\n", "~", "~\n", "null", "Null", "NULL", "nULL", "null\n", "null\n\n", "yes",
+            "Yes", "YES", "yEs", "no", "No", "NO", "nO", "n", "y", "true", "True", "TRUE", "tRUE",
+            "false", "False", "FALSE", "on", "On", "ON", "oN", "off", "Off", "OFF", "oFF", "<<",
+            "<<\n", "<", "<<<", "=", "==", "!", "&", "*", "!!", "*a", "&a", "file", "name", "/etc",
+            "salt://a", "a b", " yes", "yes ", "Yes\n", "on\n", "\nyes", "NaN", "Infinity", "é",
+            "ø\n", "x\n",
+        ];
+        for w in words {
+            assert_eq!(resolve_plain(w), resolve_by_regex(w), "{w:?}");
+        }
+    }
 
     #[test]
     fn resolves_like_pyyaml() {
@@ -113,6 +163,20 @@ mod tests {
             ("=", TAG_VALUE),
             ("190:20:30", TAG_INT),
             ("yes\n", TAG_BOOL),
+            ("\n", TAG_STR),
+            ("~\n", TAG_NULL),
+            ("Off", TAG_BOOL),
+            ("oN", TAG_STR),
+            ("nullx", TAG_STR),
+            ("<<\n", TAG_MERGE),
+            ("*", TAG_YAML),
+            ("file", TAG_STR),
+            ("-", TAG_STR),
+            ("-1", TAG_INT),
+            ("+.5", TAG_STR),
+            ("+1.5", TAG_FLOAT),
+            (".inf", TAG_FLOAT),
+            ("1:20", TAG_INT),
         ] {
             assert_eq!(resolve_plain(v), t, "{v:?}");
         }

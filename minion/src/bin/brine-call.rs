@@ -212,14 +212,23 @@ fn condition_arg(v: Value) -> Value {
 fn print_line(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{text}");
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(b"\n");
     let _ = out.flush();
 }
 
 fn print_output(data: Value, out: &str, oopts: &OutputOptions) {
-    let text = output::display(&data, out, oopts);
+    let mut text = output::display(&data, out, oopts);
+    // brine-call exits right after printing: freeing the returned data
+    // piece by piece (1,000 low chunks, say) would only cost time.
+    std::mem::forget(data);
     if !text.is_empty() {
-        print_line(&text);
+        use std::io::Write;
+        // One write for the text and its newline.
+        text.push('\n');
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        let _ = stdout.flush();
     }
 }
 

@@ -618,6 +618,7 @@ pub fn grains(opts: &Value) -> Map {
     prefetch();
     let core = core_grains(opts);
     let extra = extra_grains(opts);
+    sys::forget_which();
     assemble(opts, core, extra)
 }
 

@@ -205,9 +205,7 @@ pub fn derive_os_grain(osfullname: &str, os_id: Option<&str>) -> String {
         (Some("pop"), "Pop!_OS") => return "Pop".into(),
         _ => {}
     }
-    // `\W(?:gnu/)?linux`, case-insensitive, Unicode \W like Python.
-    let re = Regex::new(r"(?i)\W(?:gnu/)?linux").expect("static regex");
-    let distroname = re.replace_all(osfullname, "").trim().to_string();
+    let distroname = strip_linux_suffixes(osfullname).trim().to_string();
     let shortname: String = distroname
         .replace(' ', "")
         .to_lowercase()
@@ -215,6 +213,39 @@ pub fn derive_os_grain(osfullname: &str, os_id: Option<&str>) -> String {
         .take(10)
         .collect();
     lookup(OS_NAME_MAP, &shortname).unwrap_or(distroname)
+}
+
+/// `re.sub(r"\W(?:gnu/)?linux", "", name, flags=re.I)`: every non-word
+/// character followed by `linux` or `gnu/linux` (any case) removed, scanning
+/// left to right as the regex engine does. Written out because compiling
+/// the Unicode-aware regex cost more than all other OS grains together.
+fn strip_linux_suffixes(name: &str) -> String {
+    fn starts_ci(s: &str, word: &str) -> bool {
+        s.len() >= word.len()
+            && s.is_char_boundary(word.len())
+            && s[..word.len()].eq_ignore_ascii_case(word)
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        let after = &rest[c.len_utf8()..];
+        if !(c.is_alphanumeric() || c == '_') {
+            let skip = if starts_ci(after, "gnu/linux") {
+                Some("gnu/linux".len())
+            } else if starts_ci(after, "linux") {
+                Some("linux".len())
+            } else {
+                None
+            };
+            if let Some(n) = skip {
+                rest = &after[n..];
+                continue;
+            }
+        }
+        out.push(c);
+        rest = after;
+    }
+    out
 }
 
 fn family_id(os_id: &str, id_like: Option<&str>) -> String {
@@ -566,6 +597,36 @@ pub fn osrelease_data(os: &str, osfullname: &str, osrelease: &str) -> Map {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linux_suffixes_are_stripped_like_the_regex() {
+        let re = Regex::new(r"(?i)\W(?:gnu/)?linux").expect("regex");
+        for name in [
+            "Debian GNU/Linux",
+            "Debian GNU/linux",
+            "Arch Linux",
+            "Linux",
+            " Linux",
+            "Red Hat Enterprise Linux Server",
+            "Alpine Linux v3.18",
+            "openSUSE Leap",
+            "Gentoo Base System release 2.6",
+            "LinuxMint",
+            "Foo-LINUX-linux",
+            "a GNU/ Linux",
+            "x\u{e9}Linux",
+            "\u{e9} Linux\u{e9}",
+            "GNU/Linux GNU/Linux",
+            "-linuxlinux",
+            "",
+        ] {
+            assert_eq!(
+                strip_linux_suffixes(name),
+                re.replace_all(name, ""),
+                "{name:?}"
+            );
+        }
+    }
 
     #[test]
     fn os_release_debian() {

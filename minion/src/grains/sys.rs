@@ -16,7 +16,40 @@ use std::thread::JoinHandle;
 /// `salt.utils.path.which`: search `$PATH` plus the usual system directories
 /// for an executable regular file. An absolute/relative path containing a
 /// slash is checked directly.
+///
+/// Answers are remembered until [`forget_which`] (the end of a grains
+/// collection), which asks for some programs several times: on a file
+/// system where a failed `stat` is slow, the repeated PATH searches were a
+/// sizeable part of collecting grains.
 pub fn which(exe: &str) -> Option<PathBuf> {
+    let key = (exe.to_string(), std::env::var("PATH").unwrap_or_default());
+    if let Some(found) = KNOWN
+        .lock()
+        .ok()
+        .and_then(|k| k.as_ref().and_then(|m| m.get(&key).cloned()))
+    {
+        return found;
+    }
+    let found = which_uncached(exe);
+    if let Ok(mut k) = KNOWN.lock() {
+        k.get_or_insert_with(Known::new).insert(key, found.clone());
+    }
+    found
+}
+
+/// Forget what [`which`] found (programs may be installed or removed
+/// before the next grains collection).
+pub fn forget_which() {
+    if let Ok(mut k) = KNOWN.lock() {
+        *k = None;
+    }
+}
+
+/// `(program, PATH)` -> what [`which`] found.
+type Known = std::collections::HashMap<(String, String), Option<PathBuf>>;
+static KNOWN: Mutex<Option<Known>> = Mutex::new(None);
+
+fn which_uncached(exe: &str) -> Option<PathBuf> {
     if exe.is_empty() {
         return None;
     }

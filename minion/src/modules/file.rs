@@ -164,17 +164,34 @@ pub fn normalize_mode(mode: Option<&Value>) -> Option<String> {
 
 /// [`normalize_mode`] on a string.
 pub fn normalize_mode_str(mode: &str) -> String {
-    let m = mode.replace("0o", "0");
+    let replaced;
+    let m = if mode.contains("0o") {
+        replaced = mode.replace("0o", "0");
+        replaced.as_str()
+    } else {
+        mode
+    };
     let m = m
         .trim_matches('"')
         .trim_matches('\'')
         .trim_start_matches('0');
-    format!("{m:0>4}")
+    let width = m.chars().count();
+    let mut out = String::with_capacity(m.len().max(4));
+    for _ in width..4 {
+        out.push('0');
+    }
+    out.push_str(m);
+    out
 }
 
-/// Mode bits as `stats` reports them: `normalize_mode(oct(bits))`.
+/// Mode bits as `stats` reports them: `normalize_mode(oct(bits))`, which
+/// is the octal digits zero-padded to 4.
 pub fn mode_string(bits: u32) -> String {
-    normalize_mode_str(&format!("0o{:o}", bits & 0o7777))
+    let b = bits & 0o7777;
+    [b >> 9, (b >> 6) & 7, (b >> 3) & 7, b & 7]
+        .iter()
+        .map(|d| char::from(b'0' + *d as u8))
+        .collect()
 }
 
 /// Parse an octal mode string (`"0644"`, `"644"`); `None` if not octal.
@@ -446,8 +463,32 @@ fn secs(s: i64, ns: i64) -> f64 {
     s as f64 + ns as f64 / 1e9
 }
 
+/// Whether `p` is absolute with nothing for `abspath` to fold: no empty,
+/// `.` or `..` component and no trailing slash.
+fn is_normal_abs(p: &str) -> bool {
+    let b = p.as_bytes();
+    if b.len() < 2 || b[0] != b'/' || b[b.len() - 1] == b'/' {
+        return false;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        if c != b'/' {
+            continue;
+        }
+        let rest = &b[i + 1..];
+        let dots = rest.iter().take_while(|&&x| x == b'.').count();
+        let end = rest.get(dots).is_none_or(|&x| x == b'/');
+        if rest.first() == Some(&b'/') || (end && (dots == 1 || dots == 2)) {
+            return false;
+        }
+    }
+    true
+}
+
 /// `os.path.abspath` (lexical: `.`/`..` folded, relative to the cwd).
 pub fn abspath(p: &str) -> String {
+    if is_normal_abs(p) {
+        return p.to_string();
+    }
     let full = if p.starts_with('/') {
         p.to_string()
     } else {
@@ -479,6 +520,13 @@ pub fn stats(path: &str, follow_symlinks: bool) -> Result<Stats, String> {
         std::fs::symlink_metadata(p)
     }
     .map_err(|_| format!("Path not found: {path}"))?;
+    Ok(stats_of(&path, &md, follow_symlinks))
+}
+
+/// [`stats`] from metadata already at hand (`path` already expanded; `md`
+/// what [`stats`] would have read: the link's own for a symlink unless
+/// followed).
+pub fn stats_of(path: &str, md: &std::fs::Metadata, follow_symlinks: bool) -> Stats {
     let ft = md.file_type();
     use std::os::unix::fs::FileTypeExt;
     let kind = if ft.is_dir() {
@@ -498,8 +546,8 @@ pub fn stats(path: &str, follow_symlinks: bool) -> Result<Stats, String> {
     } else {
         "file"
     };
-    let target = abspath(&path);
-    Ok(Stats {
+    let target = abspath(path);
+    Stats {
         inode: md.ino(),
         uid: md.uid(),
         gid: md.gid(),
@@ -517,7 +565,7 @@ pub fn stats(path: &str, follow_symlinks: bool) -> Result<Stats, String> {
         kind,
         target,
         follow_symlinks,
-    })
+    }
 }
 
 fn os_chown(path: &str, uid: Option<u32>, gid: Option<u32>, follow: bool) -> std::io::Result<()> {
@@ -620,6 +668,23 @@ pub fn check_perms(
     follow_symlinks: bool,
     test: bool,
 ) -> Result<Perms, String> {
+    check_perms_known(name, ret, user, group, mode, follow_symlinks, test, None)
+}
+
+/// [`check_perms`] with `name`'s `symlink_metadata` already at hand
+/// (`lstat`, read since the last change to the file), which saves reading
+/// it again. The file is only read again after a chown or chmod.
+#[allow(clippy::too_many_arguments)]
+pub fn check_perms_known(
+    name: &str,
+    ret: &mut Ret,
+    user: Option<&Value>,
+    group: Option<&Value>,
+    mode: Option<&Value>,
+    follow_symlinks: bool,
+    test: bool,
+    lstat: Option<&std::fs::Metadata>,
+) -> Result<Perms, String> {
     let name = expanduser(name);
     let mode = normalize_mode(mode);
     let user = user.filter(|u| u.truthy());
@@ -627,7 +692,20 @@ pub fn check_perms(
     let orig_comment = std::mem::replace(&mut ret.comment, Value::Null);
     let mut comments: Vec<String> = Vec::new();
 
-    let cur = stats(&name, follow_symlinks)?;
+    // What `stats` would read, and whether `name` is a link.
+    let (cur, is_link) = match lstat {
+        Some(md) if !(md.file_type().is_symlink() && follow_symlinks) => (
+            stats_of(&name, md, follow_symlinks),
+            md.file_type().is_symlink(),
+        ),
+        _ => {
+            let cur = stats(&name, follow_symlinks)?;
+            let is_link = Path::new(&name)
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink());
+            (cur, is_link)
+        }
+    };
     let mut perms = Perms {
         luser: if matches!(user, Some(Value::Int(_))) {
             Value::Int(cur.uid as i128)
@@ -642,10 +720,8 @@ pub fn check_perms(
         lmode: cur.mode.clone(),
         ..Perms::default()
     };
-    let p = Path::new(&name);
-    let is_link = p
-        .symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_symlink());
+    // Whether a chown or chmod was tried (then the file is read again).
+    let mut touched = false;
 
     if let Some(u) = user {
         if !owner_matches(u, &cur.user, cur.uid) {
@@ -658,6 +734,7 @@ pub fn check_perms(
         }
     }
     if (perms.cuser.is_some() || perms.cgroup.is_some()) && !test {
+        touched = true;
         let follow = !is_link || follow_symlinks;
         let u = user.cloned().unwrap_or_else(|| cur.user.clone());
         let g = group.cloned().unwrap_or_else(|| cur.group.clone());
@@ -679,11 +756,16 @@ pub fn check_perms(
     if let Some(m) = &mode {
         if !test && !skip_mode && *m != cur.mode {
             perms.cmode = Some(m.clone());
+            touched = true;
             let _ = set_mode(&name, m);
         }
     }
 
-    let post = stats(&name, follow_symlinks).unwrap_or(cur);
+    let post = if touched {
+        stats(&name, follow_symlinks).unwrap_or(cur)
+    } else {
+        cur
+    };
     if let Some(u) = user {
         if !owner_matches(u, &post.user, post.uid) {
             if test {
@@ -1666,6 +1748,67 @@ fn f_normpath(_: &Context, args: Vec<Value>, kwargs: Map) -> Result<Value, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abspath_shortcut_agrees_with_folding() {
+        for p in [
+            "/a/b",
+            "/a/./b",
+            "/a/../b",
+            "/a//b",
+            "/a/b/",
+            "/a/b/.",
+            "/a/b/..",
+            "/",
+            "/.hidden/x",
+            "/a/...",
+            "/a/..b",
+            "/a/.b.",
+            "/x",
+        ] {
+            let folded = {
+                let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").fold(
+                    Vec::new(),
+                    |mut acc, c| {
+                        if c == ".." {
+                            acc.pop();
+                        } else {
+                            acc.push(c);
+                        }
+                        acc
+                    },
+                );
+                format!("/{}", parts.join("/"))
+            };
+            assert_eq!(abspath(p), folded, "{p}");
+            if is_normal_abs(p) {
+                assert_eq!(p, folded, "{p}");
+            }
+        }
+    }
+
+    #[test]
+    fn mode_strings_are_four_octal_digits() {
+        for bits in [0, 0o644, 0o755, 0o4755, 0o7777, 0o100644] {
+            assert_eq!(
+                mode_string(bits),
+                normalize_mode_str(&format!("0o{:o}", bits & 0o7777))
+            );
+        }
+        for m in [
+            "644", "0644", "0o644", "'0755'", "\"600\"", "0", "", "04755", "+644", "éé",
+        ] {
+            let old = {
+                let m = m.replace("0o", "0");
+                let m = m
+                    .trim_matches('"')
+                    .trim_matches('\'')
+                    .trim_start_matches('0');
+                format!("{m:0>4}")
+            };
+            assert_eq!(normalize_mode_str(m), old, "{m}");
+        }
+    }
 
     #[test]
     fn path_helpers_like_python() {

@@ -13,6 +13,7 @@ use brine_core::matcher::fnmatch::fnmatch;
 use brine_core::output::pyrepr::{repr, str_of};
 use brine_core::value::{Map, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The prefix of a failed state's comment when the function raised (in
 /// Salt) or panicked (in Brine).
@@ -54,7 +55,7 @@ impl State<'_> {
                 ));
             }
         }
-        if let Some(umask) = data.shift_remove(&k("umask")) {
+        if let Some(umask) = data.shift_remove(&super::StrKey("umask")) {
             match i128::from_str_radix(str_of(&umask).trim(), 8) {
                 Ok(n) => {
                     data.insert(k("__umask__"), Value::Int(n));
@@ -66,25 +67,27 @@ impl State<'_> {
             return errors;
         }
         let state = get_str(data, "state");
-        let full = format!("{state}.{}", get_str(data, "fun"));
-        match lookup(&state, &get_str(data, "fun")) {
+        let fun = get_str(data, "fun");
+        let full = || format!("{state}.{fun}");
+        match lookup(&state, &fun) {
             None => match get(data, "__sls__") {
                 Some(sls) => {
                     errors.push(format!(
-                        "State '{full}' was not found in SLS '{}'",
+                        "State '{}' was not found in SLS '{}'",
+                        full(),
                         str_of(sls)
                     ));
                     errors.push(format!(
                         "Reason: {}",
-                        crate::modules::missing_fun_string(&full)
+                        crate::modules::missing_fun_string(&full())
                     ));
                 }
-                None => errors.push(format!("Specified state '{full}' was not found")),
+                None => errors.push(format!("Specified state '{}' was not found", full())),
             },
             Some(sf) => {
                 for param in sf.required {
                     if get(data, param).is_none() {
-                        errors.push(format!("Missing parameter {param} for state {full}"));
+                        errors.push(format!("Missing parameter {param} for state {}", full()));
                     }
                 }
             }
@@ -155,12 +158,7 @@ impl State<'_> {
                 "State '{state}.{fun}' was not found"
             )));
         };
-        format_call(sf, &format!("{state}.{fun}"), low)?;
-
-        let mut ret = Map::default();
-        ret.insert(k("result"), Value::Bool(false));
-        ret.insert(k("name"), name.clone());
-        ret.insert(k("changes"), Value::map());
+        format_call(sf, &state, &fun, low)?;
 
         let prereq = truthy(low, "__prereq__");
         let test = self.env.test || prereq;
@@ -168,6 +166,14 @@ impl State<'_> {
             .iter()
             .any(|key| get(low, key).is_some())
             && lookup(&state, "mod_run_check").is_none();
+        // The result so far: only the checks' outcome can keep the function
+        // from running (it is replaced by the function's result otherwise).
+        let mut ret = Map::default();
+        if checked {
+            ret.insert(k("result"), Value::Bool(false));
+            ret.insert(k("name"), name.clone());
+            ret.insert(k("changes"), Value::map());
+        }
         let mut failed: Option<String> = None;
         if checked {
             match self.run_check(low) {
@@ -223,6 +229,7 @@ impl State<'_> {
             return Ok(unify(ret));
         }
 
+        ret.reserve(5);
         ret.insert(
             k("__sls__"),
             get(low, "__sls__").cloned().unwrap_or(Value::Null),
@@ -418,15 +425,17 @@ pub fn verify_retry_data(data: Option<&Value>) -> RetrySpec {
 
 /// `format_call`'s check: keys of the chunk the function does not take.
 /// Only for functions without `**kwargs`.
-fn format_call(sf: &StateFunction, full: &str, low: &Map) -> Result<(), RunError> {
+fn format_call(sf: &StateFunction, state: &str, fun: &str, low: &Map) -> Result<(), RunError> {
     let Some(params) = sf.params else {
         return Ok(());
     };
-    let extra: Vec<String> = low
-        .keys()
-        .map(str_of)
-        .filter(|key| !params.contains(&key.as_str()) && !is_internal_keyword(key))
-        .collect();
+    let ok = |key: &str| params.contains(&key) || is_internal_keyword(key);
+    // Keys are nearly always valid strings: check before building anything.
+    if low.keys().all(|key| matches!(key, Value::Str(s) if ok(s))) {
+        return Ok(());
+    }
+    let full = format!("{state}.{fun}");
+    let extra: Vec<String> = low.keys().map(str_of).filter(|key| !ok(key)).collect();
     match extra.len() {
         0 => Ok(()),
         1 => Err(RunError::InvalidArgs(format!(
@@ -456,11 +465,10 @@ fn with_umask<T>(umask: Option<&Value>, f: impl FnOnce() -> T) -> T {
     let Some(Value::Int(mask)) = umask else {
         return f();
     };
-    let mask = (*mask & 0o777) as libc::mode_t;
-    // SAFETY: umask only swaps the process file mode creation mask.
-    let old = unsafe { libc::umask(mask) };
+    let mask = (*mask & 0o777) as u32;
+    let old = brine_core::fsutil::set_umask(mask);
     let out = f();
-    unsafe { libc::umask(old) };
+    brine_core::fsutil::set_umask(old);
     out
 }
 
@@ -472,9 +480,32 @@ pub fn invoke(fun: StateFn, call: &StateCall) -> Result<Result<Ret, String>, Str
     if let Some(err) = crate::states::argtypes::check(call) {
         return Ok(Err(err));
     }
-    // Users and groups may have changed since the last state.
-    crate::modules::file::forget_ids();
-    catch_unwind(AssertUnwindSafe(|| fun(call))).map_err(|p| panic_message(p.as_ref()))
+    // Users and groups may have changed since the last state: check
+    // /etc/passwd and /etc/group again, unless the states since the last
+    // check could not have changed them.
+    let may_change = may_change_ids(call.low);
+    if IDS_DIRTY.swap(false, Ordering::SeqCst) || may_change {
+        crate::modules::file::forget_ids();
+    }
+    let out = catch_unwind(AssertUnwindSafe(|| fun(call))).map_err(|p| panic_message(p.as_ref()));
+    if may_change {
+        IDS_DIRTY.store(true, Ordering::SeqCst);
+    }
+    out
+}
+
+/// Set when a state ran that may have changed users or groups: the next
+/// state looks them up afresh.
+static IDS_DIRTY: AtomicBool = AtomicBool::new(true);
+
+/// Whether running `low` (with its `onlyif`/`unless` commands) may change
+/// users or groups: anything but a `file` state that runs no command or
+/// template (file states only read the user and group databases).
+fn may_change_ids(low: &Map) -> bool {
+    let runs_something = ["onlyif", "unless", "check_cmd", "template"]
+        .iter()
+        .any(|key| get(low, key).is_some_and(|v| !v.is_null()));
+    runs_something || !matches!(get(low, "state"), Some(Value::Str(s)) if s == "file")
 }
 
 /// The result of a function that raised: `{result, name, changes, comment}`.
@@ -536,6 +567,18 @@ pub(crate) fn watch_to_require(low: &mut Map, from: &str, to: &str) {
 
 /// `format_log`: log a result the way Salt does (errors for failures).
 fn format_log(ret: &Map) {
+    let success = matches!(
+        get(ret, "result"),
+        Some(Value::Bool(true)) | Some(Value::Null)
+    );
+    let wanted = if success {
+        tracing::enabled!(tracing::Level::INFO)
+    } else {
+        tracing::enabled!(tracing::Level::ERROR)
+    };
+    if !wanted {
+        return;
+    }
     let changes = get(ret, "changes");
     let mut msg = String::new();
     match changes {

@@ -43,13 +43,25 @@ fn local_now() -> LocalTime {
 /// microseconds are left out when they are zero, as Python does.
 pub fn start_time() -> String {
     let t = local_now();
-    if t.micro == 0 {
-        format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second)
-    } else {
-        format!(
-            "{:02}:{:02}:{:02}.{:06}",
-            t.hour, t.minute, t.second, t.micro
-        )
+    let mut s = String::with_capacity(15);
+    push_digits(&mut s, t.hour, 2);
+    s.push(':');
+    push_digits(&mut s, t.minute, 2);
+    s.push(':');
+    push_digits(&mut s, t.second, 2);
+    if t.micro != 0 {
+        s.push('.');
+        push_digits(&mut s, t.micro, 6);
+    }
+    s
+}
+
+/// `n` as `width` decimal digits, zero-padded (`{:0width$}` for values
+/// that fit, without the formatting machinery).
+fn push_digits(s: &mut String, n: u32, width: u32) {
+    for i in (0..width).rev() {
+        let d = (n / 10u32.pow(i)) % 10;
+        s.push(char::from(b'0' + d as u8));
     }
 }
 
@@ -121,6 +133,23 @@ pub fn jid_to_time(jid: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_pad_like_format() {
+        for (n, w) in [
+            (0, 2),
+            (7, 2),
+            (59, 2),
+            (0, 6),
+            (5, 6),
+            (123456, 6),
+            (999999, 6),
+        ] {
+            let mut s = String::new();
+            push_digits(&mut s, n, w);
+            assert_eq!(s, format!("{n:0w$}", w = w as usize));
+        }
+    }
 
     #[test]
     fn formats() {

@@ -6,6 +6,7 @@
 use super::{gen_tag, get, get_str, k, RunError, Running, State, STATE_REQUISITE_KEYWORDS};
 use brine_core::output::pyrepr::str_of;
 use brine_core::value::{Map, Value};
+use std::collections::HashMap;
 
 /// A chunk's `(state, __id__, name)`: Salt's `crefs` key.
 type Cref = (Value, Value, Value);
@@ -42,20 +43,11 @@ impl State<'_> {
         mut running: Running,
     ) -> Result<Running, RunError> {
         let field = |c: &Map, key: &str| get(c, key).cloned().unwrap_or(Value::Null);
-        let mut crefs: Vec<(Cref, &Map)> = Vec::new();
+        let cref_of = |c: &Map| (field(c, "state"), field(c, "__id__"), field(c, "name"));
         let mut listeners: Vec<(Cref, Vec<Value>)> = Vec::new();
         for chunk in chunks {
-            let cref = (
-                field(chunk, "state"),
-                field(chunk, "__id__"),
-                field(chunk, "name"),
-            );
-            match crefs.iter_mut().find(|(c, _)| *c == cref) {
-                Some(slot) => slot.1 = chunk,
-                None => crefs.push((cref.clone(), chunk)),
-            }
             if let Some(l) = get(chunk, "listen") {
-                listeners.push((cref, super::as_items(Some(l))));
+                listeners.push((cref_of(chunk), super::as_items(Some(l))));
             }
             if let Some(Value::List(l_in)) = get(chunk, "listen_in") {
                 for item in l_in {
@@ -68,6 +60,24 @@ impl State<'_> {
                             vec![Value::Map(target)],
                         ));
                     }
+                }
+            }
+        }
+        // Nothing listens: no mod_watch, no error (the common case).
+        if listeners.is_empty() {
+            return Ok(running);
+        }
+        // Each distinct cref once (in first-seen order), with the last
+        // chunk that has it.
+        let mut crefs: Vec<(Cref, &Map)> = Vec::new();
+        let mut cref_index: HashMap<Cref, usize> = HashMap::new();
+        for chunk in chunks {
+            let cref = cref_of(chunk);
+            match cref_index.get(&cref) {
+                Some(&i) => crefs[i].1 = chunk,
+                None => {
+                    cref_index.insert(cref.clone(), crefs.len());
+                    crefs.push((cref, chunk));
                 }
             }
         }

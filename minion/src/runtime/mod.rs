@@ -137,9 +137,27 @@ pub(crate) fn k(s: &str) -> Value {
     Value::Str(s.to_string())
 }
 
-/// `low[key]`, if present.
-pub(crate) fn get<'a>(m: &'a Map, key: &str) -> Option<&'a Value> {
-    m.get(&k(key))
+/// A borrowed string key for [`Map`] lookups without building a
+/// `Value::Str` (no allocation): it hashes and compares as `Value::Str`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrKey<'a>(pub &'a str);
+
+impl std::hash::Hash for StrKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Must match `Value::Str(s)`'s hash (checked by a test below).
+        self.0.hash(state)
+    }
+}
+
+impl indexmap::Equivalent<Value> for StrKey<'_> {
+    fn equivalent(&self, key: &Value) -> bool {
+        matches!(key, Value::Str(s) if s == self.0)
+    }
+}
+
+/// `low[key]`, if present (no allocation).
+pub fn get<'a>(m: &'a Map, key: &str) -> Option<&'a Value> {
+    m.get(&StrKey(key))
 }
 
 /// `low.get(key)` with Python truthiness.
@@ -154,13 +172,18 @@ pub(crate) fn get_str(m: &Map, key: &str) -> String {
 
 /// `_gen_tag`: `state_|-__id___|-name_|-fun`.
 pub fn gen_tag(low: &Map) -> String {
-    format!(
-        "{}_|-{}_|-{}_|-{}",
-        get_str(low, "state"),
-        get_str(low, "__id__"),
-        get_str(low, "name"),
-        get_str(low, "fun")
-    )
+    let mut tag = String::with_capacity(64);
+    for (i, key) in ["state", "__id__", "name", "fun"].into_iter().enumerate() {
+        if i > 0 {
+            tag.push_str("_|-");
+        }
+        match get(low, key) {
+            Some(Value::Str(s)) => tag.push_str(s),
+            Some(v) => tag.push_str(&str_of(v)),
+            None => {}
+        }
+    }
+    tag
 }
 
 /// Copy `__sls__`, `__id__` and `name` from the chunk onto a result (in
@@ -229,7 +252,7 @@ impl Pass {
                 tag: gen_tag(c),
             })
             .collect();
-        let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_word: HashMap<String, Vec<usize>> = HashMap::with_capacity(keys.len() * 2);
         for (i, key) in keys.iter().enumerate() {
             for word in [&key.name, &key.id] {
                 let list = by_word.entry(word.clone()).or_default();
@@ -363,5 +386,36 @@ impl<'a> State<'a> {
     pub fn call_single(&mut self, mut low: Map) -> Result<Map, RunError> {
         let running = Map::default();
         self.call(&running, &mut low, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_key_finds_string_keys_only() {
+        let mut m = Map::default();
+        for i in 0..200 {
+            m.insert(Value::Str(format!("key{i}")), Value::Int(i));
+        }
+        m.insert(Value::Int(7), Value::from("seven"));
+        for i in 0..200 {
+            assert_eq!(get(&m, &format!("key{i}")), Some(&Value::Int(i)));
+        }
+        assert_eq!(get(&m, "7"), None);
+        assert_eq!(get(&m, "nope"), None);
+    }
+
+    #[test]
+    fn tags_join_the_four_fields() {
+        let mut low = Map::default();
+        low.insert(k("state"), Value::from("file"));
+        low.insert(k("__id__"), Value::from("x"));
+        low.insert(k("name"), Value::Int(3));
+        low.insert(k("fun"), Value::from("managed"));
+        assert_eq!(gen_tag(&low), "file_|-x_|-3_|-managed");
+        low.shift_remove(&k("name"));
+        assert_eq!(gen_tag(&low), "file_|-x_|-_|-managed");
     }
 }

@@ -59,6 +59,21 @@ const RUN_FIRST: &[&str] = &[
     "onchanges_any",
 ];
 
+/// Every key whose presence makes `check_requisite` look further.
+const REQ_KEYS: &[&str] = &[
+    "watch",
+    "watch_any",
+    "require",
+    "require_any",
+    "prerequired",
+    "prereq",
+    "onfail",
+    "onfail_any",
+    "onfail_all",
+    "onchanges",
+    "onchanges_any",
+];
+
 /// One requisite entry as `(key, value)`: a bare string is an `id`, and
 /// `trim_req` drops a `.function` from the key (`file.managed: x` -> `file`).
 fn req_pair(req: &Value) -> Option<(String, Value)> {
@@ -95,12 +110,17 @@ impl State<'_> {
         idx: usize,
         pre: bool,
     ) -> Result<(Status, Reqs), RunError> {
+        let low = &mut pass.chunks[idx];
+        // Most chunks have no requisite at all: nothing to look up.
+        let is_req = |key: &Value| matches!(key, Value::Str(s) if REQ_KEYS.contains(&s.as_str()));
+        if !low.keys().any(is_req) {
+            return Ok((Status::Met, vec![]));
+        }
         let disabled: Vec<String> = match self.env.opts.get("disabled_requisites") {
             Some(Value::List(l)) => l.iter().map(str_of).collect(),
             Some(Value::Null) | None => vec![],
             Some(v) => vec![str_of(v)],
         };
-        let low = &mut pass.chunks[idx];
         let has_mod_watch = lookup(&get_str(low, "state"), "mod_watch").is_some();
         let mut present = false;
         if get(low, "watch").is_some() {
@@ -287,7 +307,9 @@ impl State<'_> {
 
     /// Run chunk `idx` through `call`, keeping what `call` changes in it.
     fn call_idx(&mut self, pass: &mut Pass, idx: usize) -> Result<Map, RunError> {
-        let mut low = pass.chunks[idx].clone();
+        // `call` sees only `running` and this chunk: move the chunk out
+        // for the call instead of cloning it.
+        let mut low = std::mem::take(&mut pass.chunks[idx]);
         let ret = self.call(&pass.running, &mut low, 1);
         pass.chunks[idx] = low;
         ret

@@ -153,7 +153,7 @@ pub struct StateCall<'a> {
 impl StateCall<'_> {
     /// The raw argument `key`, if present and not None.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.low.get(&Value::from(key)).filter(|v| !v.is_null())
+        crate::runtime::get(self.low, key).filter(|v| !v.is_null())
     }
 
     /// `name` as Python's `str()` (it may be an int in YAML).

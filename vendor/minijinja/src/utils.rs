@@ -14,7 +14,21 @@ use crate::Output;
 pub struct SealedMarker;
 
 pub fn memchr(haystack: &[u8], needle: u8) -> Option<usize> {
-    haystack.iter().position(|&x| x == needle)
+    // BRINE PATCH: test 32 bytes at a time (a loop the compiler vectorizes)
+    // before looking for the exact position.
+    let mut chunks = haystack.chunks_exact(32);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        if chunk.iter().fold(false, |found, &x| found | (x == needle)) {
+            return chunk.iter().position(|&x| x == needle).map(|i| offset + i);
+        }
+        offset += 32;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&x| x == needle)
+        .map(|i| offset + i)
 }
 
 pub fn memstr(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -135,6 +149,27 @@ fn json_escape_write(out: &mut Output, value: &Value) -> Result<(), Error> {
 }
 
 #[inline(always)]
+/// BRINE PATCH: an integer in decimal, as its `Display` writes it.
+fn write_int(out: &mut Output, negative: bool, mut n: u64) -> Result<(), Error> {
+    let mut buf = [0u8; 21];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    // Only ASCII digits and '-' were written.
+    let s = std::str::from_utf8(&buf[i..]).unwrap_or_default();
+    out.write_str(s).map_err(Error::from)
+}
+
 pub fn write_escaped(
     out: &mut Output,
     auto_escape: AutoEscape,
@@ -143,6 +178,17 @@ pub fn write_escaped(
     // string strings bypass all of this
     if let ValueRepr::String(ref s, StringType::Safe) = value.0 {
         return out.write_str(s).map_err(Error::from);
+    }
+    // BRINE PATCH: without escaping, strings (whose `Display` is the string
+    // itself) skip the formatting machinery.
+    if let AutoEscape::None = auto_escape {
+        match value.0 {
+            ValueRepr::String(ref s, _) => return out.write_str(s).map_err(Error::from),
+            ValueRepr::SmallStr(ref s) => return out.write_str(s.as_str()).map_err(Error::from),
+            ValueRepr::I64(n) => return write_int(out, n < 0, n.unsigned_abs()),
+            ValueRepr::U64(n) => return write_int(out, false, n),
+            _ => {}
+        }
     }
 
     match auto_escape {

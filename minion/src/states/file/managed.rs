@@ -58,6 +58,28 @@ const PARAMS: &[&str] = &[
     "gnupghome",
 ];
 
+/// `call.get(key)` without building a key: the argument, `None` when
+/// absent or null.
+fn arg<'a>(call: &StateCall<'a>, key: &str) -> Option<&'a Value> {
+    crate::runtime::get(call.low, key).filter(|v| !v.is_null())
+}
+
+/// `call.bool_or(key, default)`, looked up without building a key.
+fn bool_arg(call: &StateCall, key: &str, default: bool) -> Result<bool, String> {
+    match arg(call, key) {
+        None => Ok(default),
+        Some(_) => call.bool_or(key, default),
+    }
+}
+
+/// `call.opt_str(key)`, looked up without building a key.
+fn str_arg(call: &StateCall, key: &str) -> Result<Option<String>, String> {
+    match arg(call, key) {
+        None => Ok(None),
+        Some(_) => call.opt_str(key),
+    }
+}
+
 /// Salt's `_error`.
 pub(crate) fn error(mut ret: Ret, msg: impl Into<String>) -> Ret {
     ret.result = Some(false);
@@ -336,6 +358,25 @@ pub(crate) fn source_list(
 /// ends in "\n" (unless `contents_newline` is false: then trailing line
 /// breaks are removed).
 pub(crate) fn join_contents(v: &Value, newline: bool) -> String {
+    // A string whose only line break is "\n" is already joined: it only
+    // needs its last line ended.
+    if let Value::Str(s) = v {
+        let plain = s
+            .bytes()
+            .all(|b| b < 0x80 && !matches!(b, b'\r' | 0x0b | 0x0c | 0x1c..=0x1e));
+        if plain {
+            let mut out = String::with_capacity(s.len() + 1);
+            out.push_str(s);
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            if !newline {
+                let t = out.trim_end_matches('\n').len();
+                out.truncate(t);
+            }
+            return out;
+        }
+    }
     let parts: Vec<String> = match v {
         Value::Str(s) => vec![s.clone()],
         Value::Bytes(b) => vec![String::from_utf8_lossy(b).into_owned()],
@@ -449,8 +490,76 @@ pub(crate) fn realpath(p: &str) -> String {
     cur
 }
 
-fn is_link(p: &str) -> bool {
-    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+/// What one look at a path tells (`lstat`, plus `stat` for a symlink):
+/// the answers of `os.path.islink`, `isfile`, `isdir` and `exists` from
+/// at most two system calls instead of one each.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    /// `symlink_metadata`: the link itself for a symlink.
+    lstat: Option<std::fs::Metadata>,
+    /// `metadata` (links followed); `None` when missing or dangling.
+    stat: Option<std::fs::Metadata>,
+}
+
+impl Probe {
+    pub(crate) fn of(path: &str) -> Probe {
+        let lstat = std::fs::symlink_metadata(path).ok();
+        let stat = match &lstat {
+            Some(m) if m.file_type().is_symlink() => std::fs::metadata(path).ok(),
+            other => other.clone(),
+        };
+        Probe { lstat, stat }
+    }
+
+    pub(crate) fn is_link(&self) -> bool {
+        self.lstat
+            .as_ref()
+            .is_some_and(|m| m.file_type().is_symlink())
+    }
+
+    pub(crate) fn is_file(&self) -> bool {
+        self.stat.as_ref().is_some_and(|m| m.is_file())
+    }
+
+    pub(crate) fn is_dir(&self) -> bool {
+        self.stat.as_ref().is_some_and(|m| m.is_dir())
+    }
+
+    pub(crate) fn exists(&self) -> bool {
+        self.stat.is_some()
+    }
+}
+
+/// Read a whole file whose size `stat` just gave: one `read` when the
+/// file still has that size (a regular file reads short only at its end),
+/// and no `fstat`.
+fn read_sized(path: &str, size: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let want = usize::try_from(size).unwrap_or(0);
+    let mut buf = vec![0u8; want.saturating_add(1)];
+    let mut got = 0;
+    loop {
+        match f.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                got += n;
+                if got == want {
+                    // Exactly the size seen: the end of the file.
+                    break;
+                }
+                if got == buf.len() {
+                    // It grew: read the rest the ordinary way.
+                    f.read_to_end(&mut buf)?;
+                    return Ok(buf);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
 }
 
 /// Write `data` to `path` as Salt's `copyfile` does: atomically, keeping an
@@ -473,14 +582,9 @@ pub(crate) fn commit(path: &str, data: &[u8], new_mode: u32) -> std::io::Result<
     Ok(())
 }
 
-/// The process umask.
+/// The process umask (remembered by [`brine_core::fsutil::umask`]).
 pub(crate) fn umask() -> u32 {
-    // SAFETY: umask(2) cannot fail; the old value is restored at once.
-    unsafe {
-        let m = libc::umask(0o022);
-        libc::umask(m);
-        m as u32
-    }
+    brine_core::fsutil::umask()
 }
 
 /// `_set_mode_and_make_dirs`: the parents of `name`, with `dir_mode` (or
@@ -529,49 +633,46 @@ enum Want {
 
 /// `file.managed`.
 pub fn managed(call: &StateCall) -> Result<Ret, String> {
-    let name = fmod::expanduser(&call.name());
+    let name = fmod::expanduser(&arg(call, "name").map(str_of).unwrap_or_default());
     let mut ret = Ret::new(name.as_str());
     ret.comment = Value::from("");
     if name.is_empty() {
         return Ok(error(ret, "Destination file name is required"));
     }
     let test = call.test;
-    let source_v = call.get("source").filter(|s| s.truthy()).cloned();
-    let source_hash = call.opt_str("source_hash")?.unwrap_or_default();
-    let source_hash_name = call.opt_str("source_hash_name")?;
+    let source_v = arg(call, "source").filter(|s| s.truthy()).cloned();
+    let source_hash = str_arg(call, "source_hash")?.unwrap_or_default();
+    let source_hash_name = str_arg(call, "source_hash_name")?;
     let user_v = call
         .get("user")
-        .or_else(|| call.get("owner"))
+        .or_else(|| arg(call, "owner"))
         .filter(|u| u.truthy())
         .cloned();
     let user = user_v.as_ref();
-    let group = call.get("group").cloned();
+    let group = arg(call, "group").cloned();
     let group = group.as_ref();
-    let mut mode_v = call.get("mode").cloned();
+    let mut mode_v = arg(call, "mode").cloned();
     let keep_mode = matches!(&mode_v, Some(Value::Str(s)) if s.eq_ignore_ascii_case("keep"));
     if keep_mode {
         mode_v = None;
     }
     let mut mode = fmod::normalize_mode(mode_v.as_ref());
-    let template = call.opt_str("template")?.filter(|t| !t.is_empty());
-    let makedirs = call.bool_or("makedirs", false)?;
-    let dir_mode = call.get("dir_mode").cloned();
-    let mut replace = call.bool_or("replace", true)?;
-    let show_changes = call.bool_or("show_changes", true)?;
-    let create = call.bool_or("create", true)?;
-    let contents_newline = call.bool_or("contents_newline", true)?;
+    let template = str_arg(call, "template")?.filter(|t| !t.is_empty());
+    let makedirs = bool_arg(call, "makedirs", false)?;
+    let dir_mode = arg(call, "dir_mode").cloned();
+    let mut replace = bool_arg(call, "replace", true)?;
+    let show_changes = bool_arg(call, "show_changes", true)?;
+    let create = bool_arg(call, "create", true)?;
+    let contents_newline = bool_arg(call, "contents_newline", true)?;
     let delim = call
         .opt_str("contents_delimiter")?
         .unwrap_or_else(|| ":".into());
-    let allow_empty = call.bool_or("allow_empty", true)?;
-    let follow_symlinks = call.bool_or("follow_symlinks", true)?;
-    let skip_verify = call.bool_or("skip_verify", false)?;
-    let contents_v = call
-        .low
-        .get(&Value::from("contents"))
-        .filter(|v| !v.is_null());
-    let contents_pillar = call.get("contents_pillar");
-    let contents_grains = call.get("contents_grains");
+    let allow_empty = bool_arg(call, "allow_empty", true)?;
+    let follow_symlinks = bool_arg(call, "follow_symlinks", true)?;
+    let skip_verify = bool_arg(call, "skip_verify", false)?;
+    let contents_v = crate::runtime::get(call.low, "contents").filter(|v| !v.is_null());
+    let contents_pillar = arg(call, "contents_pillar");
+    let contents_grains = arg(call, "contents_grains");
     let contents_count = [contents_v, contents_pillar, contents_grains]
         .iter()
         .filter(|c| c.is_some())
@@ -592,7 +693,7 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
             "Only one of 'contents', 'contents_pillar', and 'contents_grains' is permitted",
         ));
     }
-    if let Some(enc) = call.opt_str("encoding")? {
+    if let Some(enc) = str_arg(call, "encoding")? {
         let e = enc.to_ascii_lowercase().replace('_', "-");
         if !matches!(e.as_str(), "utf-8" | "utf8" | "u8" | "utf") {
             return Ok(error(
@@ -604,7 +705,7 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
     if source_v.is_none() && contents_count == 0 && replace {
         replace = false;
     }
-    if call.get("file_mode").is_some() {
+    if arg(call, "file_mode").is_some() {
         ret.extra.insert(
             Value::from("warnings"),
             Value::List(vec![Value::from(
@@ -667,11 +768,11 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
     } else {
         contents_v.cloned()
     };
-    let context = match call.get("context") {
+    let context = match arg(call, "context") {
         Some(Value::Map(m)) => Some(m.clone()),
         _ => None,
     };
-    let defaults = match call.get("defaults") {
+    let defaults = match arg(call, "defaults") {
         None => None,
         Some(Value::Map(m)) => Some(m.clone()),
         Some(v) if !v.truthy() => None,
@@ -706,7 +807,8 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
         contents = Some(data);
     }
 
-    if !create && !Path::new(&name).is_file() {
+    let probe = Probe::of(&name);
+    if !create && !probe.is_file() {
         ret.comment = Value::from(format!(
             "File {name} is not present and is not set for creation"
         ));
@@ -722,16 +824,16 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
             format!("Specified file {name} is not an absolute path"),
         ));
     }
-    if Path::new(&name).is_dir() {
+    if probe.is_dir() {
         return Ok(error(
             ret,
             format!("Specified target {name} is a directory"),
         ));
     }
-    if matches!(call.get("context"), Some(v) if !matches!(v, Value::Map(_))) {
+    if matches!(arg(call, "context"), Some(v) if !matches!(v, Value::Map(_))) {
         return Ok(error(ret, "Context must be formed as a dict"));
     }
-    let exists = Path::new(&name).exists();
+    let exists = probe.exists();
 
     // A remote source with a source_hash the file already has: only
     // permissions are managed (Salt skips the download).
@@ -757,7 +859,7 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
     }
 
     if !replace && exists {
-        let perms = fmod::check_perms(
+        let perms = fmod::check_perms_known(
             &name,
             &mut ret,
             user,
@@ -765,6 +867,7 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
             mode_v.as_ref(),
             follow_symlinks,
             test,
+            probe.lstat.as_ref(),
         )?;
         if test {
             match &mode {
@@ -785,8 +888,8 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
     }
 
     // source_list + get_managed: the wanted bytes.
-    let want = if contents.is_some() {
-        Want::Contents(contents.clone().unwrap_or_default())
+    let want = if let Some(c) = contents.take() {
+        Want::Contents(c)
     } else if let Some(src) = &source_v {
         let (source, shash) = match source_list(call, src, &source_hash) {
             Ok(s) => s,
@@ -847,7 +950,14 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
             show_changes,
         ));
     }
-    if let Some(cmd) = call.opt_str("check_cmd")?.filter(|c| !c.is_empty()) {
+    // The look at the file above still holds unless a source was fetched
+    // (and maybe rendered) or a command ran since.
+    let mut probe = match want {
+        Want::Source { .. } => None,
+        _ => Some(probe),
+    };
+    if let Some(cmd) = str_arg(call, "check_cmd")?.filter(|c| !c.is_empty()) {
+        probe = None;
         if let Some(failed) = run_check_cmd(call, &name, &want, &cmd) {
             return Ok(failed);
         }
@@ -864,6 +974,7 @@ pub fn managed(call: &StateCall) -> Result<Ret, String> {
         dir_mode.as_ref(),
         show_changes,
         follow_symlinks,
+        probe,
     )
 }
 
@@ -971,7 +1082,7 @@ fn get_managed(
     put(
         &mut extra,
         "attrs",
-        call.get("attrs").cloned().unwrap_or(Value::Null),
+        arg(call, "attrs").cloned().unwrap_or(Value::Null),
     );
     extra.extend(context);
     let tmplpath = fetched
@@ -1120,10 +1231,12 @@ fn manage_file(
     dir_mode: Option<&Value>,
     show_changes: bool,
     follow_symlinks: bool,
+    probe: Option<Probe>,
 ) -> Result<Ret, String> {
     let path = Path::new(name);
-    let link = is_link(name);
-    if path.is_file() || link {
+    let probe = probe.unwrap_or_else(|| Probe::of(name));
+    let link = probe.is_link();
+    if probe.is_file() || link {
         let real_name = if link && follow_symlinks {
             realpath(name)
         } else {
@@ -1134,11 +1247,17 @@ fn manage_file(
             Want::Contents(c) => Some(c),
             Want::Nothing => None,
         };
+        // Whether the file was (or may have been) replaced.
+        let mut touched = false;
         if let Some(new) = new {
             // Not following a link: the link itself is replaced by a file
             // (Salt's copyfile renames over it), whatever it points to.
             let replacing_link = link && !follow_symlinks;
-            let read = std::fs::read(&real_name);
+            let read = match &probe.stat {
+                // `real_name` is `name` itself, just looked at.
+                Some(st) if !link && st.is_file() => read_sized(&real_name, st.len()),
+                _ => std::fs::read(&real_name),
+            };
             let is_source = matches!(want, Want::Source { .. });
             if let (Err(e), false) = (&read, is_source) {
                 // Salt's get_diff fails: a warning, and nothing is written.
@@ -1156,6 +1275,7 @@ fn manage_file(
                 Err(_) => is_source,
             };
             if differs {
+                touched = true;
                 if let Want::Source {
                     source,
                     expected: Some((form, hex)),
@@ -1196,7 +1316,18 @@ fn manage_file(
                 }
             }
         }
-        fmod::check_perms(name, &mut ret, user, group, mode, follow_symlinks, false)?;
+        // Unchanged (nothing committed): the look at the file still holds.
+        let lstat = if touched { None } else { probe.lstat.as_ref() };
+        fmod::check_perms_known(
+            name,
+            &mut ret,
+            user,
+            group,
+            mode,
+            follow_symlinks,
+            false,
+            lstat,
+        )?;
         if !ret.changes.is_empty() {
             ret.comment = Value::from(format!("File {name} updated"));
         } else if ret.result == Some(true) {
@@ -1208,13 +1339,23 @@ fn manage_file(
     // A new file.
     let contain_dir = fmod::py_dirname(name);
     let mode_s = mode.map(str_of);
-    if !Path::new(&contain_dir).is_dir() {
-        if makedirs {
-            if let Err(e) = make_parent_dirs(name, dir_mode, mode_s.as_deref(), user, group) {
-                return Ok(error(ret, e));
+    let parent_ok = || -> Result<(), String> {
+        if !Path::new(&contain_dir).is_dir() {
+            if makedirs {
+                make_parent_dirs(name, dir_mode, mode_s.as_deref(), user, group)?;
+            } else {
+                return Err("Parent directory not present".into());
             }
-        } else {
-            return Ok(error(ret, "Parent directory not present"));
+        }
+        Ok(())
+    };
+    // Contents go straight to the write; the parent directory is looked at
+    // only when that fails (Salt looks first: same outcome). A source's
+    // checksum error must win over a missing parent, as in Salt.
+    let optimistic = !matches!(want, Want::Source { .. });
+    if !optimistic {
+        if let Err(e) = parent_ok() {
+            return Ok(error(ret, e));
         }
     }
     let mask = umask();
@@ -1233,33 +1374,62 @@ fn manage_file(
                     ));
                 }
             }
-            ret.change("diff", "New file");
             (bytes, 0o600)
         }
-        Want::Contents(c) => {
-            ret.change("diff", "New file");
-            (c, if mode.is_some() { 0o600 } else { 0o666 & !mask })
-        }
-        Want::Nothing => {
-            ret.change("new", format!("file {name} created"));
-            ret.comment = Value::from("Empty file");
-            (&[], if mode.is_some() { 0o600 } else { 0o666 & !mask })
-        }
+        Want::Contents(c) => (c, if mode.is_some() { 0o600 } else { 0o666 & !mask }),
+        Want::Nothing => (&[], if mode.is_some() { 0o600 } else { 0o666 & !mask }),
     };
-    if let Err(e) = brine_core::fsutil::write_atomic(path, data, Some(new_mode)) {
-        ret.changes.shift_remove(&Value::from("diff"));
-        ret.changes.shift_remove(&Value::from("new"));
-        return Ok(error(ret, format!("File {name} not created: {e}")));
-    }
     let umask_mode;
-    let mode = match (mode, want) {
-        (None, _) => {
+    let mode = match mode {
+        None => {
             umask_mode = Value::from(format!("0o{:o}", (0o777 ^ mask) & 0o666));
             Some(&umask_mode)
         }
-        (m, _) => m,
+        m => m,
     };
-    fmod::check_perms(name, &mut ret, user, group, mode, false, false)?;
+    // Salt creates the file with `new_mode`, then its check_perms sets
+    // `mode`. When that needs no chown and the mode is plain permission
+    // bits, the temporary file gets the final mode at once instead.
+    let final_mode = fmod::normalize_mode(mode);
+    let direct = match &final_mode {
+        Some(m) if !user.is_some_and(Value::truthy) && !group.is_some_and(Value::truthy) => {
+            fmod::parse_mode(m).filter(|bits| *bits <= 0o777 && fmod::mode_string(*bits) == *m)
+        }
+        _ => None,
+    };
+    let write_mode = direct.unwrap_or(new_mode);
+    let mut written = brine_core::fsutil::write_atomic(path, data, Some(write_mode));
+    if written.is_err() && optimistic {
+        if let Err(e) = parent_ok() {
+            return Ok(error(ret, e));
+        }
+        written = brine_core::fsutil::write_atomic(path, data, Some(write_mode));
+    }
+    if let Err(e) = written {
+        return Ok(error(ret, format!("File {name} not created: {e}")));
+    }
+    match want {
+        Want::Nothing => {
+            ret.change("new", format!("file {name} created"));
+            ret.comment = Value::from("Empty file");
+        }
+        _ => ret.change("diff", "New file"),
+    }
+    match (direct, &final_mode) {
+        (Some(_), Some(m)) => {
+            // What check_perms reports for it: the mode change, and the
+            // comment (a missing one becomes "").
+            if fmod::mode_string(new_mode) != *m {
+                ret.change("mode", m.as_str());
+            }
+            if ret.comment.is_null() {
+                ret.comment = Value::from("");
+            }
+        }
+        _ => {
+            fmod::check_perms(name, &mut ret, user, group, mode, false, false)?;
+        }
+    }
     if ret.comment.as_str().is_some_and(str::is_empty) {
         ret.comment = Value::from(format!("File {name} updated"));
     }
@@ -1301,5 +1471,51 @@ mod tests {
             "x\n2\n"
         );
         assert_eq!(join_contents(&Value::from("a\nb\n"), false), "a\nb");
+        assert_eq!(join_contents(&Value::from("a\n\nb"), true), "a\n\nb\n");
+        assert_eq!(join_contents(&Value::from("\n\n"), true), "\n\n");
+        assert_eq!(join_contents(&Value::from("\n\n"), false), "");
+        assert_eq!(join_contents(&Value::from("a\u{2028}b"), true), "a\nb\n");
+        assert_eq!(join_contents(&Value::from("a\x0cb\r"), true), "a\nb\n");
+    }
+
+    #[test]
+    fn plain_strings_join_as_the_general_way() {
+        // The fast path for "\n"-only text against the line-by-line join.
+        let slow =
+            |s: &str, newline: bool| join_contents(&Value::List(vec![Value::from(s)]), newline);
+        for s in [
+            "",
+            "x",
+            "x\n",
+            "\n",
+            "a\n\n\nb\n\n",
+            "\nlead",
+            "t\tab \n end  ",
+        ] {
+            for nl in [true, false] {
+                assert_eq!(
+                    join_contents(&Value::from(s), nl),
+                    slow(s, nl),
+                    "{s:?} {nl}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn read_sized_reads_whole_files() {
+        let dir = std::env::temp_dir().join(format!("brine-managed-rs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("f");
+        let p_s = p.to_string_lossy().into_owned();
+        std::fs::write(&p, b"hello world").unwrap();
+        // The right size, a stale smaller one, a stale larger one, zero.
+        for size in [11, 3, 40, 0] {
+            assert_eq!(read_sized(&p_s, size).unwrap(), b"hello world", "{size}");
+        }
+        std::fs::write(&p, b"").unwrap();
+        assert_eq!(read_sized(&p_s, 0).unwrap(), b"");
+        assert_eq!(read_sized(&p_s, 5).unwrap(), b"");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,6 +9,7 @@
 // only provides the containers and Python's `repr` rendering.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::value::{Enumerator, Object, ObjectRepr, Value, ValueKind, ValueMap, ValueRepr};
@@ -20,6 +21,8 @@ pub type BrineMap = ValueMap;
 #[derive(Default)]
 pub struct MutList {
     items: Mutex<Vec<Value>>,
+    /// Part of data shared between renders (see [`shared_writes`]).
+    shared: bool,
 }
 
 /// A shared, mutable ordered dict (Python `dict`).
@@ -28,6 +31,36 @@ pub struct MutMap {
     map: Mutex<BrineMap>,
     /// Python `OrderedDict` rather than `dict` (YAML dumps keep its order).
     ordered: bool,
+    /// Part of data shared between renders (see [`shared_writes`]).
+    shared: bool,
+}
+
+/// Counts the writes to lists and dicts created with `shared` set, so a
+/// host that hands the same objects to several renders can tell whether a
+/// render changed them.
+static SHARED_WRITES: AtomicU64 = AtomicU64::new(0);
+
+/// How many writes lists and dicts created with `shared` set have seen
+/// (in any thread).
+pub fn shared_writes() -> u64 {
+    SHARED_WRITES.load(Ordering::Relaxed)
+}
+
+fn note_write(shared: bool) {
+    if shared {
+        SHARED_WRITES.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Read access to a list's items or a dict's entries (see
+/// [`MutList::items_mut`] / [`MutMap::map_mut`] for writes).
+pub struct ReadGuard<'a, T>(MutexGuard<'a, T>);
+
+impl<T> std::ops::Deref for ReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -39,12 +72,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl MutList {
     /// A new list value.
     pub fn new_value(items: Vec<Value>) -> Value {
-        Value::from(ValueRepr::Object(crate::value::DynObject::new(Arc::new(
-            MutList { items: Mutex::new(items) },
-        ))))
+        Self::with_flags(items, false)
     }
-    /// Locked access to the items.
-    pub fn items(&self) -> MutexGuard<'_, Vec<Value>> {
+    /// A new list value whose writes are counted by [`shared_writes`].
+    pub fn new_shared_value(items: Vec<Value>) -> Value {
+        Self::with_flags(items, true)
+    }
+    fn with_flags(items: Vec<Value>, shared: bool) -> Value {
+        Value::from(ValueRepr::Object(crate::value::DynObject::new(Arc::new(MutList {
+            items: Mutex::new(items),
+            shared,
+        }))))
+    }
+    /// Locked read access to the items.
+    pub fn items(&self) -> ReadGuard<'_, Vec<Value>> {
+        ReadGuard(lock(&self.items))
+    }
+    /// Locked write access to the items.
+    pub fn items_mut(&self) -> MutexGuard<'_, Vec<Value>> {
+        note_write(self.shared);
         lock(&self.items)
     }
 }
@@ -52,23 +98,35 @@ impl MutList {
 impl MutMap {
     /// A new dict value.
     pub fn new_value(map: BrineMap) -> Value {
-        Self::with_kind(map, false)
+        Self::with_kind(map, false, false)
     }
     /// A new `OrderedDict` value.
     pub fn new_ordered_value(map: BrineMap) -> Value {
-        Self::with_kind(map, true)
+        Self::with_kind(map, true, false)
     }
-    fn with_kind(map: BrineMap, ordered: bool) -> Value {
-        Value::from(ValueRepr::Object(crate::value::DynObject::new(Arc::new(
-            MutMap { map: Mutex::new(map), ordered },
-        ))))
+    /// A new dict (`ordered`: `OrderedDict`) value whose writes are counted
+    /// by [`shared_writes`].
+    pub fn new_shared_value(map: BrineMap, ordered: bool) -> Value {
+        Self::with_kind(map, ordered, true)
+    }
+    fn with_kind(map: BrineMap, ordered: bool, shared: bool) -> Value {
+        Value::from(ValueRepr::Object(crate::value::DynObject::new(Arc::new(MutMap {
+            map: Mutex::new(map),
+            ordered,
+            shared,
+        }))))
     }
     /// Whether this is an `OrderedDict`.
     pub fn is_ordered(&self) -> bool {
         self.ordered
     }
-    /// Locked access to the entries.
-    pub fn map(&self) -> MutexGuard<'_, BrineMap> {
+    /// Locked read access to the entries.
+    pub fn map(&self) -> ReadGuard<'_, BrineMap> {
+        ReadGuard(lock(&self.map))
+    }
+    /// Locked write access to the entries.
+    pub fn map_mut(&self) -> MutexGuard<'_, BrineMap> {
+        note_write(self.shared);
         lock(&self.map)
     }
 }

@@ -228,8 +228,8 @@ mod type_erase;
 mod brine;
 pub(crate) use self::brine::note_undefined;
 pub use self::brine::{
-    py_float_repr, py_str_repr, take_last_undefined, write_py_repr, BrineMap, MutList, MutMap,
-    Tuple,
+    py_float_repr, py_str_repr, shared_writes, take_last_undefined, write_py_repr, BrineMap,
+    MutList, MutMap, ReadGuard, Tuple,
 };
 mod argtypes;
 #[cfg(feature = "deserialization")]

@@ -1,0 +1,4 @@
+app:
+  users:
+    - alice
+  port: 80

@@ -3,7 +3,8 @@
 //!
 //! Salt renders the SLS files of a highstate one after the other. Brine
 //! renders them in the same order on the compiling thread, but a helper
-//! thread renders the files the top file lists next, so both cores work.
+//! thread renders the files from the other end of the list, so both cores
+//! work.
 //! A file rendered ahead is used only when that cannot change the result:
 //!
 //! - the ahead-of-time render may call only read-only execution functions
@@ -155,12 +156,14 @@ impl Ahead {
         }
     }
 
-    /// The helper thread: render the waiting files in order until told to
-    /// stop. `render` renders one `(saltenv, sls)` with only read-only
-    /// functions; `None` means it was aborted or failed.
+    /// The helper thread: render the waiting files until told to stop,
+    /// from the last one backwards, so that the compiling thread (which goes
+    /// forwards) finds them done and waits at most once, where the two meet.
+    /// `render` renders one `(saltenv, sls)` with only read-only functions;
+    /// `None` means it was aborted or failed.
     pub fn work(&self, render: impl Fn(&str, &str) -> Option<Rendered>) {
         // The compiling thread renders the first file itself.
-        for i in 1..self.order.len() {
+        for i in (1..self.order.len()).rev() {
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }

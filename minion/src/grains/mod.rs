@@ -62,7 +62,29 @@ pub fn prefetch() {
     STARTED.call_once(prefetch_now);
 }
 
+/// The FQDN and its forward look-ups (`fqdn`, `fqdn_ip4`, `fqdn_ip6`):
+/// `net::fqhostname` first, then the IPv4 and IPv6 look-ups side by side.
+type FqdnLookup = (String, Vec<String>, Vec<String>);
+
+fn lookup_fqdn() -> FqdnLookup {
+    let fqdn = net::fqhostname();
+    let name = fqdn.clone();
+    let v6 = std::thread::spawn(move || net::fqdn_ips(&name, true));
+    let v4 = net::fqdn_ips(&fqdn, false);
+    let v6 = v6.join().unwrap_or_default();
+    (fqdn, v4, v6)
+}
+
+/// The look-up [`prefetch`] started, for the first grains collection.
+static FQDN_LOOKUP: std::sync::Mutex<Option<std::thread::JoinHandle<FqdnLookup>>> =
+    std::sync::Mutex::new(None);
+
 fn prefetch_now() {
+    // Name resolution depends on no option: start it before the
+    // configuration is even read.
+    if let Ok(mut l) = FQDN_LOOKUP.lock() {
+        *l = Some(std::thread::spawn(lookup_fqdn));
+    }
     let mut cmds: Vec<(String, Vec<String>, bool)> = Vec::new();
     let mut add = |prog: Option<std::path::PathBuf>, args: &[&str], m: bool| {
         if let Some(p) = prog {
@@ -100,14 +122,8 @@ pub fn core_grains(opts: &Value) -> Map {
     // The fqdn's forward look-ups (`fqdn_ip4`, `fqdn_ip6`) follow it at
     // once, each on its own thread; they are dropped below when the
     // machine has no address of that family (Salt skips them then).
-    let fqdn_thread = std::thread::spawn(|| {
-        let fqdn = net::fqhostname();
-        let name = fqdn.clone();
-        let v6 = std::thread::spawn(move || net::fqdn_ips(&name, true));
-        let v4 = net::fqdn_ips(&fqdn, false);
-        let v6 = v6.join().unwrap_or_default();
-        (fqdn, v4, v6)
-    });
+    let started = FQDN_LOOKUP.lock().ok().and_then(|mut l| l.take());
+    let fqdn_thread = started.unwrap_or_else(|| std::thread::spawn(lookup_fqdn));
     let ifaces = net::interfaces();
     let fqdns_thread = if opt_bool(opts, "enable_fqdns_grains", true) {
         let ifaces = ifaces.clone();

@@ -32,6 +32,15 @@ pub struct HighState<'c> {
     ahead: Option<Arc<Ahead>>,
 }
 
+/// One SLS match of the top file and the files it names.
+struct Matched {
+    saltenv: String,
+    sls_match: String,
+    statefiles: Vec<String>,
+    /// Neither `saltenv` nor `__env__` is available (an error is reported).
+    unknown_env: bool,
+}
+
 /// What `client.get_state` finds: the text and the `salt://` source path.
 pub struct StateFile {
     pub text: String,
@@ -362,10 +371,14 @@ impl<'c> HighState<'c> {
     /// the files ahead of their turn (see [`super::prerender`]).
     pub fn render_highstate(&mut self, matches: &[(String, Vec<Value>)]) -> (Map, Errors) {
         let nesting = Nesting::enter();
-        let plan = self.planned_files(matches);
+        let matched = self.matched_files(matches);
+        let plan: Vec<(String, String)> = matched
+            .iter()
+            .flat_map(|m| m.statefiles.iter().map(|f| (m.saltenv.clone(), f.clone())))
+            .collect();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         if plan.len() < 2 || cores < 2 || !nesting.outermost() || self.ahead.is_some() {
-            return self.render_highstate_in_order(matches);
+            return self.render_highstate_in_order(matches, &matched);
         }
         let ahead = Arc::new(Ahead::new(plan));
         self.ahead = Some(ahead.clone());
@@ -373,7 +386,7 @@ impl<'c> HighState<'c> {
         let out = std::thread::scope(|scope| {
             let worker = ahead.clone();
             scope.spawn(move || worker.work(|saltenv, sls| render_ahead(c, saltenv, sls)));
-            let out = self.render_highstate_in_order(matches);
+            let out = self.render_highstate_in_order(matches, &matched);
             ahead.stop();
             out
         });
@@ -381,80 +394,78 @@ impl<'c> HighState<'c> {
         out
     }
 
-    /// The top-level `(saltenv, sls)` files `render_highstate_in_order`
-    /// will render, in its order (the same file look-ups, without errors).
-    fn planned_files(&self, matches: &[(String, Vec<Value>)]) -> Vec<(String, String)> {
-        let mut plan = Vec::new();
+    /// The top file's matches with the SLS files each names, in order
+    /// (Salt's `statefiles`: an entry whose saltenv is unknown keeps the
+    /// previous entry's list).
+    fn matched_files(&self, matches: &[(String, Vec<Value>)]) -> Vec<Matched> {
+        let mut out = Vec::new();
         let mut statefiles: Vec<String> = Vec::new();
         for (saltenv, states) in matches {
             for sls_match in states {
                 let sls_match = pstr(sls_match);
-                if self.avail_has(saltenv) {
-                    statefiles = filter(self.avail(saltenv), &sls_match);
-                } else if self.avail_has("__env__") {
-                    statefiles = filter(self.avail("__env__"), &sls_match);
-                }
-                if statefiles.is_empty() {
-                    statefiles = vec![sls_match.clone()];
-                }
-                for sls in &statefiles {
-                    plan.push((saltenv.clone(), sls.clone()));
-                }
-            }
-        }
-        plan
-    }
-
-    /// `render_highstate` proper: the files one after the other.
-    fn render_highstate_in_order(&mut self, matches: &[(String, Vec<Value>)]) -> (Map, Errors) {
-        let mut highstate = Map::default();
-        let mut all_errors = Vec::new();
-        let mut mods: HashSet<String> = HashSet::new();
-        let mut statefiles: Vec<String> = Vec::new();
-        for (saltenv, states) in matches {
-            for sls_match in states {
-                let sls_match = pstr(sls_match);
+                let mut unknown_env = false;
                 if self.avail_has(saltenv) {
                     statefiles = filter(self.avail(saltenv), &sls_match);
                 } else if self.avail_has("__env__") {
                     statefiles = filter(self.avail("__env__"), &sls_match);
                 } else {
-                    all_errors.push(format!(
-                        "No matching salt environment for environment '{saltenv}' found"
-                    ));
+                    unknown_env = true;
                 }
                 if statefiles.is_empty() {
                     statefiles = vec![sls_match.clone()];
                 }
-                for sls in statefiles.clone() {
-                    if mods.contains(&format!("{saltenv}:{sls}")) {
-                        continue;
-                    }
-                    self.nondict = None;
-                    let (mut state, mut errors) =
-                        self.render_state(&sls, saltenv, &mut mods, matches);
-                    if let Some(bad) = self.nondict.take() {
-                        errors.push(format!(
-                            "Error when rendering state with contents: {}",
-                            super::util::prepr(&bad)
-                        ));
-                    }
-                    if !state.is_empty() {
-                        merge_included_states(&mut highstate, &mut state, &mut errors);
-                        for (key, val) in state {
-                            highstate.insert(key, val);
-                        }
-                    }
-                    let this_sls = format!("SLS {sls_match} in saltenv");
-                    for e in errors.iter_mut() {
-                        if e.contains("is not available") && e.contains(&this_sls) {
-                            *e = format!(
-                                "No matching sls found for '{sls_match}' in env '{saltenv}'"
-                            );
-                        }
-                    }
-                    all_errors.extend(errors);
+                out.push(Matched {
+                    saltenv: saltenv.clone(),
+                    sls_match,
+                    statefiles: statefiles.clone(),
+                    unknown_env,
+                });
+            }
+        }
+        out
+    }
+
+    /// `render_highstate` proper: the files one after the other.
+    fn render_highstate_in_order(
+        &mut self,
+        matches: &[(String, Vec<Value>)],
+        matched: &[Matched],
+    ) -> (Map, Errors) {
+        let mut highstate = Map::default();
+        let mut all_errors = Vec::new();
+        let mut mods: HashSet<String> = HashSet::new();
+        for m in matched {
+            let (saltenv, sls_match) = (&m.saltenv, &m.sls_match);
+            if m.unknown_env {
+                all_errors.push(format!(
+                    "No matching salt environment for environment '{saltenv}' found"
+                ));
+            }
+            for sls in m.statefiles.clone() {
+                if mods.contains(&format!("{saltenv}:{sls}")) {
+                    continue;
                 }
+                self.nondict = None;
+                let (mut state, mut errors) = self.render_state(&sls, saltenv, &mut mods, matches);
+                if let Some(bad) = self.nondict.take() {
+                    errors.push(format!(
+                        "Error when rendering state with contents: {}",
+                        super::util::prepr(&bad)
+                    ));
+                }
+                if !state.is_empty() {
+                    merge_included_states(&mut highstate, &mut state, &mut errors);
+                    for (key, val) in state {
+                        highstate.insert(key, val);
+                    }
+                }
+                let this_sls = format!("SLS {sls_match} in saltenv");
+                for e in errors.iter_mut() {
+                    if e.contains("is not available") && e.contains(&this_sls) {
+                        *e = format!("No matching sls found for '{sls_match}' in env '{saltenv}'");
+                    }
+                }
+                all_errors.extend(errors);
             }
         }
         clean_duplicate_extends(&mut highstate);

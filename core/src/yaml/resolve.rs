@@ -100,6 +100,13 @@ pub(crate) fn resolve_plain(value: &str) -> &'static str {
             _ => TAG_STR,
         };
     }
+    resolve_by_regex(value)
+}
+
+/// PyYAML's resolution proper: the first resolver whose first characters
+/// and regex match.
+fn resolve_by_regex(value: &str) -> &'static str {
+    let first = value.chars().next();
     for r in resolvers() {
         let applies = match first {
             None => r.empty,
@@ -115,21 +122,6 @@ pub(crate) fn resolve_plain(value: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The regex-only resolution, for comparison with the word fast path.
-    fn resolve_by_regex(value: &str) -> &'static str {
-        let first = value.chars().next();
-        for r in resolvers() {
-            let applies = match first {
-                None => r.empty,
-                Some(c) => r.first.contains(c),
-            };
-            if applies && r.re.is_match(value) {
-                return r.tag;
-            }
-        }
-        TAG_STR
-    }
 
     #[test]
     fn word_fast_path_agrees_with_the_regexes() {

@@ -137,20 +137,13 @@ impl State<'_> {
                 watch_to_require(low, "watch_any", "require_any");
             }
         }
-        for key in [
-            "require",
-            "require_any",
-            "prerequired",
-            "prereq",
-            "onfail",
-            "onfail_any",
-            "onfail_all",
-            "onchanges",
-            "onchanges_any",
-        ] {
-            if get(low, key).is_some() {
-                present = true;
-            }
+        // The watch keys were handled above.
+        if REQ_KEYS
+            .iter()
+            .filter(|k| !k.starts_with("watch"))
+            .any(|key| get(low, key).is_some())
+        {
+            present = true;
         }
         if !present {
             return Ok((Status::Met, vec![]));
